@@ -1,0 +1,126 @@
+/**
+ * One linear memory holds every tensor's data: a WebAssembly.Memory, shared between worker threads when the
+ * platform allows it. Tensors refer to it by byte address, so WASM kernels and TypeScript kernels see the same
+ * bytes. Allocation is explicit and deterministic: training steps allocate the same sizes again and again, so
+ * freed blocks are kept in exact-size free lists and handed back first.
+ */
+export type FloatArray = Float32Array | Float64Array;
+
+const PAGE = 65536;
+const ALIGN = 64; // one cache line; also keeps every SIMD load 16-byte aligned
+
+export interface HeapOptions {
+  /** 4 for float32 (the engine), 8 for the float64 reference heap used by gradient checks. */
+  floatBytes?: 4 | 8;
+  shared?: boolean;
+  /** Bytes reserved at the bottom for the kernels' own static data and scratch. */
+  reservedBytes?: number;
+  initialBytes?: number;
+}
+
+export class Heap {
+  readonly memory: WebAssembly.Memory;
+  readonly floatBytes: 4 | 8;
+  readonly shared: boolean;
+  private top: number;
+  private readonly freeBySize = new Map<number, number[]>();
+  private readonly sizeOf = new Map<number, number>();
+  private viewBuffer: ArrayBuffer | SharedArrayBuffer | null = null;
+  private fView!: FloatArray;
+  private iView!: Int32Array;
+  private uView!: Uint8Array;
+  liveBytes = 0;
+  peakBytes = 0;
+
+  constructor(opts: HeapOptions = {}) {
+    this.floatBytes = opts.floatBytes ?? 4;
+    const wantShared = opts.shared ?? true;
+    const initialPages = Math.ceil((opts.initialBytes ?? 16 * 2 ** 20) / PAGE);
+    let memory: WebAssembly.Memory | null = null;
+    if (wantShared && typeof SharedArrayBuffer !== 'undefined') {
+      try {
+        memory = new WebAssembly.Memory({ initial: initialPages, maximum: 65536, shared: true });
+      } catch {
+        memory = null; // shared memory unavailable (e.g. a page without cross-origin isolation)
+      }
+    }
+    this.shared = memory !== null;
+    this.memory = memory ?? new WebAssembly.Memory({ initial: initialPages, maximum: 65536 });
+    this.top = alignUp(opts.reservedBytes ?? 1 << 20);
+  }
+
+  /** Number of live allocations: the figure the leak tests and the benchmark track. */
+  get liveBuffers(): number {
+    return this.sizeOf.size;
+  }
+
+  alloc(bytes: number): number {
+    const size = alignUp(Math.max(bytes, ALIGN));
+    const list = this.freeBySize.get(size);
+    let ptr = list && list.length > 0 ? list.pop()! : -1;
+    if (ptr < 0) {
+      if (this.top + size > this.memory.buffer.byteLength) this.grow(this.top + size);
+      ptr = this.top;
+      this.top += size;
+    }
+    this.sizeOf.set(ptr, size);
+    this.liveBytes += size;
+    if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
+    return ptr;
+  }
+
+  free(ptr: number): void {
+    const size = this.sizeOf.get(ptr);
+    if (size === undefined) throw new Error(`heap: free of unknown address ${ptr}`);
+    this.sizeOf.delete(ptr);
+    this.liveBytes -= size;
+    let list = this.freeBySize.get(size);
+    if (!list) this.freeBySize.set(size, (list = []));
+    list.push(ptr);
+  }
+
+  private grow(neededBytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    // Grow geometrically so that a model's first step does not grow page by page.
+    const target = Math.max(neededBytes, Math.min(have * 2, have + 512 * 2 ** 20));
+    const pages = Math.ceil((target - have) / PAGE);
+    try {
+      this.memory.grow(pages);
+    } catch {
+      throw new Error(`heap: out of memory growing from ${mb(have)} to ${mb(target)} MiB (limit 4096 MiB)`);
+    }
+  }
+
+  private refresh(): void {
+    const buffer = this.memory.buffer;
+    if (buffer === this.viewBuffer && this.uView.byteLength === buffer.byteLength) return;
+    this.viewBuffer = buffer;
+    this.fView = this.floatBytes === 4 ? new Float32Array(buffer) : new Float64Array(buffer);
+    this.iView = new Int32Array(buffer);
+    this.uView = new Uint8Array(buffer);
+  }
+
+  /** The float view of the whole heap; index = byteAddress / floatBytes. Re-read it after any allocation. */
+  get f(): FloatArray {
+    this.refresh();
+    return this.fView;
+  }
+
+  get i(): Int32Array {
+    this.refresh();
+    return this.iView;
+  }
+
+  get u8(): Uint8Array {
+    this.refresh();
+    return this.uView;
+  }
+}
+
+function alignUp(n: number): number {
+  return Math.ceil(n / ALIGN) * ALIGN;
+}
+
+function mb(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(0);
+}

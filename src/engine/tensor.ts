@@ -1,0 +1,148 @@
+/**
+ * Tensors: a shape, a dtype and a reference-counted block of the backend's heap. Views made by reshape share
+ * the block; everything else allocates. Every tensor is disposed deterministically, either by `dispose()` or
+ * by the `tidy` scope it was created in, so a training step leaks nothing.
+ */
+import type { Backend } from './backend.js';
+import { trackTensor } from './scope.js';
+import type { GradNode } from './autograd.js';
+
+export type DType = 'float32' | 'int32';
+export type Shape = readonly number[];
+
+/** A block of heap memory shared by a tensor and its reshaped views. */
+export class Storage {
+  refs = 1;
+  constructor(readonly backend: Backend, readonly byteAddress: number, readonly bytes: number) {}
+
+  retain(): void {
+    this.refs++;
+  }
+
+  release(): void {
+    if (--this.refs === 0) this.backend.heap.free(this.byteAddress);
+  }
+}
+
+let nextId = 1;
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly size: number;
+  requiresGrad = false;
+  grad: Tensor | null = null;
+  /** The op that made this tensor, while its graph is alive. */
+  node: GradNode | null = null;
+  /** Parameters, gradients and optimiser state outlive every scope. */
+  kept = false;
+  private disposedFlag = false;
+
+  constructor(readonly storage: Storage, readonly shape: Shape, readonly dtype: DType = 'float32') {
+    this.size = shapeSize(shape);
+    trackTensor(this);
+  }
+
+  get backend(): Backend {
+    return this.storage.backend;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposedFlag;
+  }
+
+  /** Element index of the first element in the heap's typed view for this dtype. */
+  get at(): number {
+    this.assertAlive();
+    const bytes = this.dtype === 'int32' ? 4 : this.backend.heap.floatBytes;
+    return this.storage.byteAddress / bytes;
+  }
+
+  assertAlive(op = 'use'): void {
+    if (this.disposedFlag) throw new Error(`${op}: tensor #${this.id} [${this.shape.join(', ')}] was disposed`);
+  }
+
+  /** A copy of the data as a plain typed array. */
+  toArray(): Float32Array | Float64Array | Int32Array {
+    const heap = this.backend.heap;
+    const view = this.dtype === 'int32' ? heap.i : heap.f;
+    return view.slice(this.at, this.at + this.size);
+  }
+
+  /** A copy as float32, whatever the heap's precision. */
+  toFloat32(): Float32Array {
+    const data = this.toArray();
+    return data instanceof Float32Array ? data : Float32Array.from(data);
+  }
+
+  item(): number {
+    if (this.size !== 1) throw new Error(`item: tensor has ${this.size} elements [${this.shape.join(', ')}], not 1`);
+    return this.toArray()[0]!;
+  }
+
+  /** Releases the heap block (when no view still shares it) and the graph node this tensor carries. */
+  dispose(): void {
+    if (this.disposedFlag) return;
+    this.disposedFlag = true;
+    this.node?.release();
+    this.node = null;
+    this.grad?.dispose();
+    this.grad = null;
+    this.storage.release();
+  }
+
+  /** Marks this tensor to survive the enclosing `tidy` scopes. */
+  keep(): this {
+    this.kept = true;
+    return this;
+  }
+
+  toString(): string {
+    return `Tensor(${this.dtype} [${this.shape.join(', ')}])`;
+  }
+}
+
+export function shapeSize(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`invalid shape [${shape.join(', ')}]`);
+    n *= d;
+  }
+  return n;
+}
+
+export function contiguousStrides(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d]!;
+  }
+  return strides;
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function fmtShape(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** An uninitialised tensor on `backend`. */
+export function empty(backend: Backend, shape: Shape, dtype: DType = 'float32'): Tensor {
+  const elementBytes = dtype === 'int32' ? 4 : backend.heap.floatBytes;
+  const bytes = shapeSize(shape) * elementBytes;
+  return new Tensor(new Storage(backend, backend.heap.alloc(bytes), bytes), [...shape], dtype);
+}
+
+/** A view with a new shape over the same storage. */
+export function viewAs(t: Tensor, shape: Shape): Tensor {
+  t.assertAlive('reshape');
+  t.storage.retain();
+  return new Tensor(t.storage, [...shape], t.dtype);
+}
+
