@@ -6,40 +6,32 @@ import { assertFloat, axisIndex, backendOf, output, shapeError } from './util.js
 
 /** Sum over `axes` (all when omitted). The result keeps size-1 axes when keepDims. */
 export function sum(x: Tensor, axes?: number | number[], keepDims = false): Tensor {
-  backendOf('sum', x);
-  assertFloat('sum', x);
+  return scaledSum('sum', x, axes, keepDims, false);
+}
+
+export function mean(x: Tensor, axes?: number | number[], keepDims = false): Tensor {
+  return scaledSum('mean', x, axes, keepDims, true);
+}
+
+function scaledSum(op: string, x: Tensor, axes: number | number[] | undefined, keepDims: boolean, average: boolean): Tensor {
+  const backend = backendOf(op, x);
+  assertFloat(op, x);
   const list = axes === undefined ? x.shape.map((_, i) => i) : (Array.isArray(axes) ? axes : [axes]);
-  const reduced = new Set(list.map((a) => axisIndex('sum', a, x.rank)));
+  const reduced = new Set(list.map((a) => axisIndex(op, a, x.rank)));
+  const count = [...reduced].reduce((n, a) => n * x.shape[a]!, 1);
+  const factor = average ? 1 / count : 1;
   const keptShape = x.shape.map((d, i) => (reduced.has(i) ? 1 : d));
   const y = sumKeepDims(x, reduced);
+  if (average) backend.unary('mul_scalar', y.at, y.at, y.size, factor);
   const outShape = keepDims ? keptShape : x.shape.filter((_, i) => !reduced.has(i));
   const result = viewAs(y, outShape);
   y.dispose();
   const inShape = x.shape;
-  return record('sum', [x], result, [], (g) => {
+  return record(op, [x], result, [], (g) => {
     const gk = viewAs(g, keptShape);
     const dx = expandRaw(gk, inShape);
     gk.dispose();
-    return [dx];
-  });
-}
-
-export function mean(x: Tensor, axes?: number | number[], keepDims = false): Tensor {
-  const list = axes === undefined ? x.shape.map((_, i) => i) : (Array.isArray(axes) ? axes : [axes]);
-  const count = list.reduce((n, a) => n * x.shape[axisIndex('mean', a, x.rank)]!, 1);
-  const s = sum(x, axes, keepDims);
-  const m = scaleRecorded(s, 1 / count);
-  s.dispose();
-  return m;
-}
-
-function scaleRecorded(x: Tensor, factor: number): Tensor {
-  const backend = x.backend;
-  const y = output(backend, x.shape);
-  backend.unary('mul_scalar', x.at, y.at, x.size, factor);
-  return record('mean', [x], y, [], (g) => {
-    const dx = output(backend, g.shape);
-    backend.unary('mul_scalar', g.at, dx.at, g.size, factor);
+    if (average) backend.unary('mul_scalar', dx.at, dx.at, dx.size, factor);
     return [dx];
   });
 }
