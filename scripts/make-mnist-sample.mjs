@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// Builds assets/mnist-sample: a real, stratified subset of MNIST in the original IDX format.
+//
+//   node scripts/make-mnist-sample.mjs [mnistDir] [--train-per-class 800] [--test-per-class 200] [--seed 20240229]
+//
+// mnistDir defaults to ../shared/data/mnist (relative to the repo root) and must hold the
+// four original MNIST .gz files. For each class, a seeded shuffle (mulberry32) picks the
+// requested number of images; the chosen images keep their original relative order.
+// The output is deterministic (gzip level 9, no file name or timestamp in the header).
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync, gzipSync } from 'node:zlib';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+function parseArgs(argv) {
+  const opts = { dir: resolve(repoRoot, '../shared/data/mnist'), train: 800, test: 200, seed: 20240229 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--train-per-class') opts.train = Number(argv[++i]);
+    else if (a === '--test-per-class') opts.test = Number(argv[++i]);
+    else if (a === '--seed') opts.seed = Number(argv[++i]);
+    else if (a.startsWith('--')) throw new Error(`unknown option ${a}`);
+    else opts.dir = resolve(a);
+  }
+  return opts;
+}
+
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function readIdx(path, magic) {
+  const buf = gunzipSync(readFileSync(path));
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const m = view.getUint32(0);
+  if (m !== magic) throw new Error(`${path}: magic ${m}, expected ${magic}`);
+  const ndim = m & 0xff;
+  const dims = [];
+  for (let d = 0; d < ndim; d++) dims.push(view.getUint32(4 + 4 * d));
+  const header = 4 + 4 * ndim;
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (buf.length !== header + count) throw new Error(`${path}: expected ${header + count} bytes, got ${buf.length}`);
+  return { dims, data: buf.subarray(header) };
+}
+
+function encodeIdx(dims, data) {
+  const out = Buffer.alloc(4 + 4 * dims.length + data.length);
+  out.writeUInt32BE(0x0800 | dims.length, 0);
+  dims.forEach((d, i) => out.writeUInt32BE(d, 4 + 4 * i));
+  out.set(data, 4 + 4 * dims.length);
+  return out;
+}
+
+function sample(labels, perClass, seed) {
+  const rng = mulberry32(seed);
+  const byClass = Array.from({ length: 10 }, () => []);
+  labels.forEach((l, i) => byClass[l].push(i));
+  const chosen = [];
+  byClass.forEach((idx, c) => {
+    if (idx.length < perClass) throw new Error(`class ${c} has only ${idx.length} images, need ${perClass}`);
+    for (let i = idx.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [idx[i], idx[j]] = [idx[j], idx[i]];
+    }
+    chosen.push(...idx.slice(0, perClass));
+  });
+  return chosen.sort((a, b) => a - b);
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const outDir = join(repoRoot, 'assets', 'mnist-sample');
+mkdirSync(outDir, { recursive: true });
+const md5 = (b) => createHash('md5').update(b).digest('hex');
+const summary = [];
+for (const [prefix, perClass, seedOffset] of [
+  ['train', opts.train, 0],
+  ['t10k', opts.test, 1],
+]) {
+  const images = readIdx(join(opts.dir, `${prefix}-images-idx3-ubyte.gz`), 2051);
+  const labels = readIdx(join(opts.dir, `${prefix}-labels-idx1-ubyte.gz`), 2049);
+  const [n, rows, cols] = images.dims;
+  if (labels.dims[0] !== n) throw new Error(`${prefix}: ${labels.dims[0]} labels for ${n} images`);
+  const chosen = sample(Array.from(labels.data), perClass, opts.seed + seedOffset);
+  const size = rows * cols;
+  const outImages = new Uint8Array(chosen.length * size);
+  const outLabels = new Uint8Array(chosen.length);
+  chosen.forEach((src, k) => {
+    outImages.set(images.data.subarray(src * size, (src + 1) * size), k * size);
+    outLabels[k] = labels.data[src];
+  });
+  for (const [name, buf] of [
+    [`${prefix}-images-idx3-ubyte.gz`, encodeIdx([chosen.length, rows, cols], outImages)],
+    [`${prefix}-labels-idx1-ubyte.gz`, encodeIdx([chosen.length], outLabels)],
+  ]) {
+    const gz = gzipSync(buf, { level: 9 });
+    writeFileSync(join(outDir, name), gz);
+    summary.push(`| ${name} | ${gz.length} | ${md5(gz)} |`);
+  }
+  console.log(`${prefix}: ${chosen.length} images (${perClass} per class) from ${n}`);
+}
+
+writeFileSync(
+  join(outDir, 'README.md'),
+  `# mnist-sample
+
+A real, stratified subset of MNIST, bundled so that convlab works without any download:
+${opts.train * 10} training images (${opts.train} per class) and ${opts.test * 10} test images (${opts.test} per class),
+in the original IDX format (gzipped). Generated by \`node scripts/make-mnist-sample.mjs\` (seed ${opts.seed})
+from the original MNIST files (all four match the published md5 sums). For each class a seeded
+shuffle picks the images; the picked images keep their original relative order.
+
+| file | bytes | md5 |
+| --- | --- | --- |
+${summary.join('\n')}
+
+MNIST: Yann LeCun and Corinna Cortes hold the copyright; Yann LeCun's MNIST page makes it available
+under the terms of the Creative Commons Attribution-Share Alike 3.0 license (CC BY-SA 3.0).
+`,
+);
+console.log(`wrote ${outDir}`);
