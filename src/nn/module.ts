@@ -1,0 +1,134 @@
+/**
+ * Modules in PyTorch's shape: parameters, buffers and children registered by name in order, so that
+ * `namedParameters()` and `stateDict()` list them exactly as torch's state_dict would.
+ */
+import { Tensor, empty, fmtShape, type Shape } from '../engine/index.js';
+import { getBackend } from '../engine/engine.js';
+
+export abstract class Module {
+  training = true;
+  private readonly params = new Map<string, Tensor>();
+  private readonly buffers = new Map<string, Tensor>();
+  private readonly children = new Map<string, Module>();
+
+  abstract forward(x: Tensor): Tensor;
+
+  /** Registers a trainable parameter: kept across scopes and marked as requiring a gradient. */
+  protected param(name: string, shape: Shape): Tensor {
+    const t = empty(getBackend(), shape).keep();
+    t.requiresGrad = true;
+    this.params.set(name, t);
+    return t;
+  }
+
+  /** Registers persistent state that is not trained (BatchNorm's running statistics). */
+  protected buffer(name: string, shape: Shape, value: number): Tensor {
+    const t = empty(getBackend(), shape).keep();
+    t.backend.fill(t.at, t.size, value);
+    this.buffers.set(name, t);
+    return t;
+  }
+
+  protected child<M extends Module>(name: string, module: M): M {
+    this.children.set(name, module);
+    return module;
+  }
+
+  namedChildren(): [string, Module][] {
+    return [...this.children];
+  }
+
+  *namedParameters(prefix = ''): Generator<[string, Tensor]> {
+    for (const [name, t] of this.params) yield [prefix + name, t];
+    for (const [name, m] of this.children) yield* m.namedParameters(`${prefix}${name}.`);
+  }
+
+  parameters(): Tensor[] {
+    return [...this.namedParameters()].map(([, t]) => t);
+  }
+
+  /** Parameters and buffers by qualified name, in registration order (torch's state_dict order). */
+  *namedState(prefix = ''): Generator<[string, Tensor]> {
+    for (const [name, t] of this.params) yield [prefix + name, t];
+    for (const [name, t] of this.buffers) yield [prefix + name, t];
+    for (const [name, m] of this.children) yield* m.namedState(`${prefix}${name}.`);
+  }
+
+  stateDict(): Map<string, Tensor> {
+    return new Map(this.namedState());
+  }
+
+  /** Copies values into this module's tensors. Names and shapes must match exactly. */
+  loadStateDict(values: Map<string, Float32Array | ArrayLike<number>> | Record<string, ArrayLike<number>>, shapes?: Map<string, Shape>): void {
+    const entries = values instanceof Map ? values : new Map(Object.entries(values));
+    const own = this.stateDict();
+    const missing = [...own.keys()].filter((k) => !entries.has(k));
+    const unexpected = [...entries.keys()].filter((k) => !own.has(k));
+    if (missing.length || unexpected.length) {
+      throw new Error(`loadStateDict: ${missing.length ? `missing ${missing.join(', ')}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected ${unexpected.join(', ')}` : ''}`);
+    }
+    for (const [name, t] of own) {
+      const data = entries.get(name)!;
+      const shape = shapes?.get(name);
+      if (data.length !== t.size || (shape && shape.join() !== t.shape.join())) {
+        throw new Error(`loadStateDict: ${name} has shape ${shape ? fmtShape(shape) : `${data.length} values`}, model expects ${fmtShape(t.shape)}`);
+      }
+      t.backend.heap.f.set(data, t.at);
+    }
+  }
+
+  train(mode = true): this {
+    this.training = mode;
+    for (const m of this.children.values()) m.train(mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  zeroGrad(): void {
+    for (const p of this.parameters()) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  parameterCount(): number {
+    return this.parameters().reduce((n, p) => n + p.size, 0);
+  }
+
+  /** Frees every parameter and buffer. */
+  dispose(): void {
+    for (const [, t] of this.namedState()) t.dispose();
+  }
+
+  /** A short multi-line description, like printing a torch module. */
+  toString(indent = ''): string {
+    const kids = [...this.children];
+    if (kids.length === 0) return `${this.describe()}`;
+    const inner = kids.map(([name, m]) => `${indent}  (${name}): ${m.toString(indent + '  ')}`).join('\n');
+    return `${this.constructor.name}(\n${inner}\n${indent})`;
+  }
+
+  protected describe(): string {
+    return `${this.constructor.name}()`;
+  }
+}
+
+/** Applies children in order; children are named "0", "1", … as in torch.nn.Sequential. */
+export class Sequential extends Module {
+  readonly layers: Module[];
+
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+    layers.forEach((m, i) => this.child(String(i), m));
+  }
+
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const m of this.layers) y = m.forward(y);
+    return y;
+  }
+}
