@@ -15,9 +15,15 @@ export const SHARED_CIFAR = join(SHARED_DATA, 'cifar-10-batches-bin');
 /** A fresh temp folder under os.tmpdir(), removed when the process exits. */
 export function tempDir(prefix = 'convlab-data-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  if (tempDirs.length === 0) {
+    process.on('exit', () => {
+      for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  tempDirs.push(dir);
   return dir;
 }
+const tempDirs: string[] = [];
 
 /** Escape a string for use inside a RegExp. */
 export function escapeRe(s: string): string {
