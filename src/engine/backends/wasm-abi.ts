@@ -1,0 +1,84 @@
+/**
+ * The contract between the AssemblyScript kernels (assembly/) and the TypeScript side of the WASM backend: where
+ * the control block, the argument slots and the per-thread scratch table live in the heap's reserved first MiB,
+ * and the numeric id of every kernel. This file is compiled by both asc and tsc, so it holds only plain numeric
+ * constants.
+ */
+
+/** Int32 control words (byte addresses). Each group sits on its own cache line. */
+export const CTRL_SEQ = 256;
+export const CTRL_NTH = 260;
+export const CTRL_QUIT = 264;
+export const CTRL_KERNEL = 268;
+export const CTRL_DONE = 320;
+export const BAR_COUNT = 384;
+export const BAR_GEN = 448;
+/** Float64 argument slots written by the dispatching thread. */
+export const ARGS = 1024;
+export const MAX_ARGS = 192;
+/** Per-thread scratch table: [byte pointer, byte size] as two u32 per thread. */
+export const SCRATCH_TABLE = 4096;
+export const MAX_THREADS = 64;
+/** Shared per-call buffers (byte pointers) handed to multi-phase kernels. */
+export const SHARED_TABLE = 4608;
+
+// Kernel ids.
+export const K_GEMM = 1;
+export const K_CONV_FWD = 2;
+export const K_CONV_BWD_INPUT = 3;
+export const K_CONV_BWD_WEIGHT = 4;
+export const K_MAXPOOL = 5;
+export const K_MAXPOOL_BWD = 6;
+export const K_AVGPOOL = 7;
+export const K_AVGPOOL_BWD = 8;
+export const K_ADAPTIVE_AVGPOOL = 9;
+export const K_ADAPTIVE_AVGPOOL_BWD = 10;
+export const K_UNARY = 11;
+export const K_UNARY_BWD = 12;
+export const K_BINARY = 13;
+export const K_REDUCE_SUM = 14;
+export const K_SOFTMAX = 15;
+export const K_SOFTMAX_BWD = 16;
+export const K_BN_STATS = 17;
+export const K_BN_APPLY = 18;
+export const K_BN_BWD = 19;
+export const K_LN = 20;
+export const K_LN_BWD = 21;
+export const K_COPY = 22;
+export const K_FILL = 23;
+export const K_AXPY = 24;
+export const K_SGD = 25;
+export const K_ADAM = 26;
+export const K_PACK_TEST = 27;
+
+// Unary op ids (the order of UnaryOp in backend.ts).
+export const U_RELU = 0;
+export const U_LEAKY_RELU = 1;
+export const U_TANH = 2;
+export const U_SIGMOID = 3;
+export const U_GELU = 4;
+export const U_SILU = 5;
+export const U_HARDSWISH = 6;
+export const U_HARDSIGMOID = 7;
+export const U_EXP = 8;
+export const U_LOG = 9;
+export const U_NEG = 10;
+export const U_SQRT = 11;
+export const U_SQUARE = 12;
+export const U_ABS = 13;
+export const U_POW = 14;
+export const U_ADD_SCALAR = 15;
+export const U_MUL_SCALAR = 16;
+
+// Binary op ids.
+export const B_ADD = 0;
+export const B_SUB = 1;
+export const B_MUL = 2;
+export const B_DIV = 3;
+
+/** GEMM blocking, shared so that TypeScript can size the per-thread scratch. */
+export const GEMM_MR = 4;
+export const GEMM_NR = 8;
+export const GEMM_KC = 256;
+export const GEMM_MC = 128;
+export const GEMM_NC = 2048;

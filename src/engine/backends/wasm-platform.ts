@@ -1,0 +1,74 @@
+/**
+ * Everything the WASM backend needs from its host, in one place: reading the kernel binary, the default thread
+ * count and starting a worker. Node is the only host implemented; a browser host would swap these for fetch(),
+ * navigator.hardwareConcurrency and `new Worker(url, { type: 'module' })`.
+ */
+
+/** The host's view of a started worker: enough to wait for it to come up and to stop it. */
+export interface WorkerHandle {
+  /** Resolves once the worker has instantiated the module; rejects if it fails to start. */
+  ready: Promise<void>;
+  terminate(): Promise<unknown> | void;
+}
+
+export interface Platform {
+  readBinary(url: URL): Promise<Uint8Array<ArrayBuffer>>;
+  defaultThreads(): number;
+  /** Starts the worker script at `url` with `data` (structured-cloned, may hold a Module and a shared Memory). */
+  startWorker(url: URL, data: unknown): Promise<WorkerHandle>;
+}
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+async function nodePlatform(): Promise<Platform> {
+  const [{ readFile }, os, { Worker }] = await Promise.all([
+    import('node:fs/promises'), import('node:os'), import('node:worker_threads'),
+  ]);
+  return {
+    async readBinary(url) {
+      return new Uint8Array(await readFile(url));
+    },
+    defaultThreads() {
+      return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+    },
+    async startWorker(url, data) {
+      const worker = new Worker(url, { workerData: data });
+      const ready = new Promise<void>((resolve, reject) => {
+        worker.once('message', (m: unknown) => (m === 'ready' ? resolve() : reject(new Error(String(m)))));
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`wasm worker exited with code ${code} before it was ready`)));
+      });
+      // Idle workers must not keep the process alive; until they are up, the pending start must.
+      void ready.then(() => worker.unref(), () => worker.unref());
+      return { ready, terminate: () => worker.terminate() };
+    },
+  };
+}
+
+function browserPlatform(): Platform {
+  return {
+    async readBinary(url) {
+      return new Uint8Array(await (await fetch(url)).arrayBuffer());
+    },
+    defaultThreads() {
+      return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+    },
+    async startWorker() {
+      throw new Error('wasm backend: worker threads are only implemented for Node');
+    },
+  };
+}
+
+let cached: Promise<Platform> | null = null;
+
+export function platform(): Promise<Platform> {
+  cached ??= isNode ? nodePlatform() : Promise.resolve(browserPlatform());
+  return cached;
+}
+
+/** Thread count from CONVLAB_THREADS, else the host's available parallelism. */
+export function threadsFromEnv(p: Platform): number {
+  const env = isNode ? process.env.CONVLAB_THREADS : undefined;
+  const n = env !== undefined && env !== '' ? Number.parseInt(env, 10) : NaN;
+  return Number.isFinite(n) && n >= 1 ? n : Math.max(1, p.defaultThreads());
+}

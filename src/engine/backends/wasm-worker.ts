@@ -1,0 +1,49 @@
+/**
+ * Worker entry of the WASM thread pool. Instantiates the kernel module over the shared memory, then loops:
+ * wait for the job sequence number to change, run this thread's share, count itself done. Never returns to the
+ * event loop; the pool stops it with the quit flag (and terminate()).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { CTRL_DONE, CTRL_NTH, CTRL_QUIT, CTRL_SEQ } from './wasm-abi.js';
+
+interface WorkerInit {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  tid: number;
+  spin: number;
+}
+
+const { module, memory, tid, spin } = workerData as WorkerInit;
+const CTRL_ERROR = CTRL_DONE + 4;
+
+function main(): void {
+  let instance: WebAssembly.Instance;
+  try {
+    instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
+  } catch (e) {
+    parentPort!.postMessage(`wasm worker ${tid} failed to instantiate: ${(e as Error).message}`);
+    return;
+  }
+  const run = instance.exports.run as (tid: number, nth: number) => void;
+  const ctrl = new Int32Array(memory.buffer, 0, 1024);
+  const SEQ = CTRL_SEQ >> 2, NTH = CTRL_NTH >> 2, QUIT = CTRL_QUIT >> 2, DONE = CTRL_DONE >> 2, ERROR = CTRL_ERROR >> 2;
+  let seq = Atomics.load(ctrl, SEQ);
+  parentPort!.postMessage('ready');
+  for (;;) {
+    let spins = 0;
+    while (Atomics.load(ctrl, SEQ) === seq) {
+      if (++spins > spin) Atomics.wait(ctrl, SEQ, seq);
+    }
+    seq = Atomics.load(ctrl, SEQ);
+    if (Atomics.load(ctrl, QUIT) !== 0) break;
+    try {
+      run(tid, Atomics.load(ctrl, NTH));
+    } catch {
+      Atomics.store(ctrl, ERROR, tid);
+    }
+    Atomics.add(ctrl, DONE, 1);
+    Atomics.notify(ctrl, DONE);
+  }
+}
+
+main();
