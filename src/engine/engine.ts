@@ -33,3 +33,29 @@ export function withBackend<T>(backend: Backend, fn: () => T): T {
 export function liveBuffers(): number {
   return getBackend().heap.liveBuffers;
 }
+
+export interface InitOptions {
+  backend?: 'wasm' | 'reference';
+  /** Worker threads for the WASM backend; default $CONVLAB_THREADS, else the core count. */
+  threads?: number;
+}
+
+/**
+ * Makes the fastest available backend the default: WASM SIMD on a worker pool, or the reference backend
+ * when asked for (or when the WASM build is missing, with a warning on stderr).
+ */
+export async function initEngine(opts: InitOptions = {}): Promise<Backend> {
+  const wanted = opts.backend ?? (process.env.CONVLAB_BACKEND as InitOptions['backend']) ?? 'wasm';
+  if (wanted === 'reference') return setBackend(new ReferenceBackend(new Heap({ shared: false })));
+  if (wanted !== 'wasm') throw new Error(`unknown backend '${wanted as string}'. Valid backends: wasm, reference`);
+  if (current?.name === 'wasm' && (opts.threads === undefined || current.threads === opts.threads)) return current;
+  const modulePath = './backends/wasm.js'; // a variable, so that tsc does not require the file at compile time
+  try {
+    const { WasmBackend } = (await import(modulePath)) as { WasmBackend: { create(heap: Heap, o: { threads?: number }): Promise<Backend> } };
+    current?.dispose?.();
+    return setBackend(await WasmBackend.create(new Heap(), { threads: opts.threads }));
+  } catch (err) {
+    process.stderr.write(`convlab: WASM backend unavailable (${(err as Error).message.split('\n')[0]}); using the slow reference backend\n`);
+    return setBackend(new ReferenceBackend(new Heap({ shared: false })));
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The library API, mirroring the CLI: train a model on a named dataset into a run directory (metrics,
+ * checkpoints, plots, report), evaluate a run or checkpoint, and predict classes for image files.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from './engine/index.js';
+import { initEngine } from './engine/engine.js';
+import {
+  classCounts, decodeImageFile, loadDataset, makeImbalanced, splitTrainVal, type ImageDataset, type LoadDatasetOptions,
+} from './data/index.js';
+import { formatReport, type ClassificationReport } from './metrics/index.js';
+import { createModel } from './models/index.js';
+import { defaultRecipe } from './train/recipes.js';
+import { evaluate } from './train/evaluate.js';
+import { loadCheckpoint } from './train/checkpoint.js';
+import { train, writeEvaluation, type TrainCallbacks, type TrainConfig, type EpochRow } from './train/trainer.js';
+import { writeJsonAtomic } from './train/files.js';
+import { writeReport, type ReportPaths } from './report/index.js';
+import type { Module } from './nn/index.js';
+
+export type TrainOverrides = Partial<Omit<TrainConfig, 'model' | 'dataset'>>;
+
+export interface TrainOptions extends TrainOverrides {
+  model: string;
+  dataset: string;
+  dataDir?: string;
+  outDir?: string;
+  resume?: boolean;
+  /** Fraction of the training set held out for validation (default 0.1); 0 validates on the test set. */
+  valSplit?: number;
+  /** Long-tailed training set, e.g. "exp:100" or "step:10". */
+  imbalance?: string;
+  /** Use only the first N images of the (shuffled, stratified) training set: quick experiments. */
+  limit?: number;
+  threads?: number;
+  callbacks?: TrainCallbacks;
+  /** Skip the plots and report.html (tests). */
+  noReport?: boolean;
+}
+
+export interface TrainSummary {
+  runDir: string;
+  history: EpochRow[];
+  bestEpoch: number;
+  test: ClassificationReport;
+  testLoss: number;
+  trainSeconds: number;
+  report?: ReportPaths;
+  classCounts: number[];
+}
+
+export async function trainModel(o: TrainOptions): Promise<TrainSummary> {
+  await initEngine({ threads: o.threads });
+  const recipe = defaultRecipe(o.model, o.dataset);
+  const config: TrainConfig = { ...recipe, ...stripUndefined(o as unknown as Record<string, unknown>), model: o.model, dataset: o.dataset } as TrainConfig;
+  config.optimizer = { ...recipe.optimizer, ...o.optimizer };
+  config.loss = { ...recipe.loss, ...o.loss };
+  for (const k of ['callbacks', 'dataDir', 'outDir', 'resume', 'threads', 'noReport'] as const) delete (config as unknown as Record<string, unknown>)[k];
+
+  const dataOpts: LoadDatasetOptions = { dataDir: o.dataDir };
+  let trainSet = await loadDataset(o.dataset, { ...dataOpts, split: 'train' });
+  const testSet = await loadDataset(o.dataset, { ...dataOpts, split: 'test' });
+  if (o.imbalance) {
+    const lt = makeImbalanced(trainSet, o.imbalance, config.seed);
+    trainSet = lt.dataset;
+    o.callbacks?.onLog?.(`imbalanced training set (${o.imbalance}): ${lt.counts.join(', ')} images per class, ${trainSet.length} in all`);
+    if (!o.monitor) config.monitor = 'val.macro_recall';
+  }
+  let valSet: ImageDataset = testSet;
+  const valSplit = o.valSplit ?? 0.1;
+  if (valSplit > 0) {
+    const split = splitTrainVal(trainSet, valSplit, config.seed);
+    trainSet = split.train;
+    valSet = split.val;
+  }
+  if (o.limit && o.limit < trainSet.length) {
+    const keep = splitTrainVal(trainSet, 1 - o.limit / trainSet.length, config.seed + 1).train;
+    trainSet = keep;
+  }
+  const runDir = o.outDir ?? join('runs', `${o.model}-${o.dataset.replace(/[^a-z0-9-]/gi, '_')}-${timestamp()}`);
+  if (o.resume && !existsSync(join(runDir, 'last.safetensors'))) throw new Error(`--resume: no checkpoint at ${join(runDir, 'last.safetensors')}`);
+  const counts = { train: classCounts(trainSet), val: classCounts(valSet), test: classCounts(testSet) };
+  writeJsonAtomic(join(runDir, 'class_counts.json'), counts);
+
+  const result = train(config, { train: trainSet, val: valSet }, runDir, { resume: o.resume, callbacks: o.callbacks });
+  const ev = evaluate(result.model, testSet, { mean: result.meta.mean, std: result.meta.std });
+  writeEvaluation(runDir, 'test', ev);
+  const report = o.noReport ? undefined : await writeReport(runDir);
+  result.model.dispose();
+  return {
+    runDir, history: result.history, bestEpoch: result.bestEpoch, test: ev.report, testLoss: ev.loss,
+    trainSeconds: result.history.at(-1)?.wall_seconds ?? 0, report, classCounts: counts.train,
+  };
+}
+
+/** Rebuilds the model stored in a checkpoint (or a run directory's best.safetensors). */
+export function loadModel(path: string): { model: Module; meta: ReturnType<typeof loadCheckpoint>['meta'] } {
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'best.safetensors') : path;
+  const ckpt = loadCheckpoint(file);
+  const m = ckpt.meta.model;
+  const model = createModel(m.name, { numClasses: m.numClasses, inChannels: m.inChannels, imageSize: m.imageSize, extra: m.extra });
+  model.loadStateDict(ckpt.model, ckpt.shapes);
+  return { model: model.eval(), meta: ckpt.meta };
+}
+
+export async function evaluateCheckpoint(path: string, dataset: string, opts: { dataDir?: string; split?: 'train' | 'test'; threads?: number } = {}) {
+  await initEngine({ threads: opts.threads });
+  const { model, meta } = loadModel(path);
+  const ds = await loadDataset(dataset, { dataDir: opts.dataDir, split: opts.split ?? 'test' });
+  if (ds.channels !== meta.model.inChannels || ds.height !== meta.model.imageSize) {
+    throw new Error(`${dataset} images are ${ds.channels}×${ds.height}×${ds.width} but the model expects ${meta.model.inChannels}×${meta.model.imageSize}×${meta.model.imageSize}`);
+  }
+  const ev = evaluate(model, ds, { mean: meta.mean, std: meta.std });
+  model.dispose();
+  return { loss: ev.loss, report: ev.report, text: formatReport(ev.report) };
+}
+
+export interface Prediction { file: string; top: { class: string; index: number; probability: number }[] }
+
+export async function predict(checkpoint: string, files: string[], opts: { topK?: number; threads?: number } = {}): Promise<Prediction[]> {
+  await initEngine({ threads: opts.threads });
+  const { model, meta } = loadModel(checkpoint);
+  const { inChannels: c, imageSize: s } = meta.model;
+  const k = Math.min(opts.topK ?? 3, meta.classes.length);
+  const out = files.map((file) => {
+    const pixels = decodeImageFile(file, { channels: c, height: s, width: s });
+    const x = new Float32Array(pixels.length);
+    for (let i = 0; i < pixels.length; i++) {
+      const ch = Math.floor(i / (s * s));
+      x[i] = (pixels[i]! / 255 - meta.mean[ch]!) / meta.std[ch]!;
+    }
+    const probs = E.noGrad(() => E.tidy(() => E.softmax(model.forward(E.tensor(x, [1, c, s, s]))).toFloat32()));
+    const order = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, k);
+    return { file, top: order.map((i) => ({ class: meta.classes[i]!, index: i, probability: probs[i]! })) };
+  });
+  model.dispose();
+  return out;
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+}
+
+function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+

@@ -1,0 +1,53 @@
+/**
+ * Checkpoints: one safetensors file holding the model's state ("model.*"), the optimiser's state ("optim.*")
+ * and, in its metadata, the run configuration and the trainer's position. One file, written atomically, so a
+ * kill at any moment leaves either the previous checkpoint or the new one, never a mix.
+ */
+import type { Module } from '../nn/index.js';
+import type { Optimizer, OptimizerState } from './optim.js';
+import { readSafetensors, writeSafetensors, type NamedArray } from './safetensors.js';
+
+export interface CheckpointMeta {
+  /** Everything needed to rebuild the model and its input pipeline. */
+  model: { name: string; numClasses: number; inChannels: number; imageSize: number; extra?: Record<string, unknown> };
+  classes: string[];
+  mean: number[];
+  std: number[];
+  /** Trainer position and history (absent in a weights-only "best" checkpoint). */
+  trainer?: unknown;
+}
+
+export function saveCheckpoint(path: string, model: Module, meta: CheckpointMeta, optimizer?: Optimizer): void {
+  const tensors = new Map<string, NamedArray>();
+  for (const [name, t] of model.namedState()) tensors.set(`model.${name}`, { shape: [...t.shape], data: t.toFloat32() });
+  let optimMeta: Omit<OptimizerState, 'slots'> | undefined;
+  if (optimizer) {
+    const state = optimizer.stateDict();
+    for (const [key, data] of Object.entries(state.slots)) tensors.set(`optim.${key}`, { shape: [data.length], data });
+    optimMeta = { kind: state.kind, step: state.step };
+  }
+  writeSafetensors(path, tensors, { convlab: JSON.stringify({ ...meta, optimizer: optimMeta }) });
+}
+
+export interface LoadedCheckpoint {
+  meta: CheckpointMeta & { optimizer?: Omit<OptimizerState, 'slots'> };
+  model: Map<string, Float32Array>;
+  shapes: Map<string, number[]>;
+  optimizer?: OptimizerState;
+}
+
+export function loadCheckpoint(path: string): LoadedCheckpoint {
+  const { tensors, metadata } = readSafetensors(path);
+  if (!metadata.convlab) throw new Error(`${path}: not a convlab checkpoint (no "convlab" metadata)`);
+  const meta = JSON.parse(metadata.convlab) as LoadedCheckpoint['meta'];
+  const model = new Map<string, Float32Array>(), shapes = new Map<string, number[]>();
+  const slots: Record<string, Float32Array> = {};
+  for (const [name, t] of tensors) {
+    if (name.startsWith('model.')) {
+      model.set(name.slice(6), t.data as Float32Array);
+      shapes.set(name.slice(6), t.shape);
+    } else if (name.startsWith('optim.')) slots[name.slice(6)] = t.data as Float32Array;
+  }
+  const optimizer = meta.optimizer ? { ...meta.optimizer, slots } : undefined;
+  return { meta, model, shapes, optimizer };
+}

@@ -1,0 +1,77 @@
+/**
+ * The safetensors format (Hugging Face): an 8-byte little-endian header length, a JSON header naming each
+ * tensor's dtype, shape and byte range, then the raw little-endian data. Files load in PyTorch with
+ * `safetensors.torch.load_file`. Writes are atomic: a temp file in the same folder, then rename.
+ */
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from './files.js';
+
+export interface NamedArray {
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+export function encodeSafetensors(tensors: Map<string, NamedArray>, metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const bytes = t.data.byteLength;
+    header[name] = { dtype: t.data instanceof Int32Array ? 'I32' : 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8); // keeps the data 8-byte aligned, as the reference writer does
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const t of tensors.values()) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+export function decodeSafetensors(buf: Uint8Array, fileName: string): { tensors: Map<string, NamedArray>; metadata: Record<string, string> } {
+  if (buf.length < 8) throw new Error(`${fileName}: not a safetensors file (${buf.length} bytes)`);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  if (headerLength > buf.length - 8) throw new Error(`${fileName}: truncated safetensors header (needs ${headerLength} bytes, file has ${buf.length - 8})`);
+  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + headerLength)));
+  } catch {
+    throw new Error(`${fileName}: corrupt safetensors header`);
+  }
+  const dataStart = 8 + headerLength;
+  const tensors = new Map<string, NamedArray>();
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') { metadata = entry as Record<string, string>; continue; }
+    const { dtype, shape, data_offsets: [begin, end] } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    if (dataStart + end > buf.length) {
+      throw new Error(`${fileName}: truncated: tensor ${name} needs bytes up to ${dataStart + end}, file has ${buf.length}`);
+    }
+    // A copy: Buffer.slice would be a view into a shared pool, and the typed arrays below need offset 0.
+    const bytes = Uint8Array.prototype.slice.call(buf, dataStart + begin, dataStart + end);
+    if (dtype !== 'F32' && dtype !== 'I32') throw new Error(`${fileName}: tensor ${name} has unsupported dtype ${dtype}`);
+    const data = dtype === 'F32' ? new Float32Array(bytes.buffer, 0, (end - begin) / 4) : new Int32Array(bytes.buffer, 0, (end - begin) / 4);
+    tensors.set(name, { shape, data });
+  }
+  return { tensors, metadata };
+}
+
+export function writeSafetensors(path: string, tensors: Map<string, NamedArray>, metadata: Record<string, string> = {}): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+export function readSafetensors(path: string): { tensors: Map<string, NamedArray>; metadata: Record<string, string> } {
+  let buf: Uint8Array;
+  try {
+    buf = readFileSync(path);
+  } catch {
+    throw new Error(`${path}: checkpoint not found`);
+  }
+  return decodeSafetensors(buf, path);
+}

@@ -1,0 +1,249 @@
+/**
+ * The training loop: data → model → loss → backward → optimiser, one `tidy` scope per step so nothing leaks;
+ * validation each epoch; metrics.jsonl, last/best checkpoints and early stopping on a monitored metric.
+ * Every random choice is a function of the seed and the position in training, so `resume` after a kill
+ * reproduces the uninterrupted run exactly.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from '../engine/index.js';
+import type { Module } from '../nn/index.js';
+import { createModel } from '../models/index.js';
+import { DataLoader, classCounts, computeChannelStats, type ImageDataset } from '../data/index.js';
+import { evaluate, type Evaluation } from './evaluate.js';
+import { createOptimizer, type OptimizerConfig } from './optim.js';
+import { learningRate, type ScheduleConfig } from './schedule.js';
+import { lossForEpoch, type LossConfig } from './losses.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
+import { writeFileAtomic, writeJsonAtomic } from './files.js';
+
+export interface TrainConfig {
+  model: string;
+  dataset: string;
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerConfig;
+  schedule: ScheduleConfig;
+  loss: LossConfig;
+  seed: number;
+  augment: { cropPadding?: number; hflip?: boolean };
+  sampler: 'uniform' | 'balanced';
+  /** e.g. "val.accuracy", "val.macro_recall", "val.balanced_accuracy", "val.loss". */
+  monitor: string;
+  /** Stop after this many epochs without improvement of the monitor (0 = never). */
+  patience: number;
+  modelExtra?: Record<string, unknown>;
+  /** Also checkpoint every this many steps inside an epoch (0 = only at epoch ends). */
+  checkpointEvery: number;
+}
+
+export interface TrainData {
+  train: ImageDataset;
+  val: ImageDataset;
+  /** Channel statistics for normalisation; computed from `train` when absent. */
+  mean?: number[];
+  std?: number[];
+}
+
+export interface EpochRow {
+  epoch: number;
+  train_loss: number;
+  train_acc: number;
+  val_loss: number;
+  val_acc: number;
+  val_macro_recall: number;
+  val_balanced_accuracy: number;
+  lr: number;
+  epoch_seconds: number;
+  images_per_s: number;
+  wall_seconds: number;
+  /** Share of the epoch's time spent producing batches (the loader's cost). */
+  data_fraction: number;
+}
+
+export interface BatchInfo { epoch: number; batch: number; batches: number; loss: number; accuracy: number; imagesPerSecond: number; lr: number }
+
+export interface TrainCallbacks {
+  onEpochStart?(epoch: number, batches: number): void;
+  onBatchEnd?(info: BatchInfo): void;
+  onEpochEnd?(row: EpochRow, improved: boolean): void;
+  onLog?(line: string): void;
+}
+
+interface TrainerState {
+  epoch: number;          // epochs fully done
+  batch: number;          // batches done inside the current epoch
+  step: number;
+  rng: number[];
+  best: number | null;
+  bestEpoch: number;
+  sinceBest: number;
+  history: EpochRow[];
+  partial: { lossSum: number; correct: number; seen: number; seconds: number; dataSeconds: number };
+  wallSeconds: number;
+}
+
+export interface TrainResult {
+  model: Module;
+  history: EpochRow[];
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  meta: CheckpointMeta;
+}
+
+export class TrainingDiverged extends Error {}
+
+const MONITORS: Record<string, keyof EpochRow> = {
+  'val.accuracy': 'val_acc', 'val.loss': 'val_loss', 'val.macro_recall': 'val_macro_recall', 'val.balanced_accuracy': 'val_balanced_accuracy',
+};
+
+export function monitorKey(monitor: string): keyof EpochRow {
+  const key = MONITORS[monitor];
+  if (!key) throw new Error(`unknown monitor '${monitor}'. Valid monitors: ${Object.keys(MONITORS).join(', ')}`);
+  return key;
+}
+
+export function monitorValue(row: EpochRow, monitor: string): number {
+  return row[monitorKey(monitor)];
+}
+
+const lowerIsBetter = (monitor: string): boolean => monitor.endsWith('loss');
+
+export function train(config: TrainConfig, data: TrainData, runDir: string, opts: { resume?: boolean; callbacks?: TrainCallbacks } = {}): TrainResult {
+  const cb = opts.callbacks ?? {};
+  mkdirSync(runDir, { recursive: true });
+  const { train: trainSet, val: valSet } = data;
+  const stats = data.mean && data.std ? { mean: data.mean, std: data.std } : computeChannelStats(trainSet);
+  const counts = classCounts(trainSet);
+  monitorKey(config.monitor); // fail before any work on a misspelt monitor
+  E.manualSeed(config.seed);
+  const meta: CheckpointMeta = {
+    model: { name: config.model, numClasses: trainSet.classes.length, inChannels: trainSet.channels, imageSize: trainSet.height, extra: config.modelExtra },
+    classes: trainSet.classes, mean: stats.mean, std: stats.std,
+  };
+  const model = createModel(config.model, { ...meta.model });
+  const optimizer = createOptimizer(model.parameters(), config.optimizer);
+  const lastPath = join(runDir, 'last.safetensors'), bestPath = join(runDir, 'best.safetensors');
+
+  let state: TrainerState = {
+    epoch: 0, batch: 0, step: 0, rng: E.rng().state(), best: null, bestEpoch: 0, sinceBest: 0, history: [],
+    partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0, dataSeconds: 0 }, wallSeconds: 0,
+  };
+  if (opts.resume && existsSync(lastPath)) {
+    const ckpt = loadCheckpoint(lastPath);
+    model.loadStateDict(ckpt.model, ckpt.shapes);
+    if (ckpt.optimizer) optimizer.loadStateDict(ckpt.optimizer);
+    state = ckpt.meta.trainer as TrainerState;
+    E.rng().setState(state.rng);
+    cb.onLog?.(`resuming ${runDir} at epoch ${state.epoch + 1}, batch ${state.batch}`);
+  } else {
+    writeJsonAtomic(join(runDir, 'config.json'), { ...config, classes: trainSet.classes, params: model.parameterCount(),
+      train_size: trainSet.length, val_size: valSet.length, mean: stats.mean, std: stats.std, class_counts: counts });
+  }
+
+  const loader = new DataLoader(trainSet, {
+    batchSize: config.batchSize, seed: config.seed, mean: stats.mean, std: stats.std, augment: config.augment,
+    sampler: config.sampler, reuseBuffers: true,
+  });
+  const [c, h, w] = [trainSet.channels, trainSet.height, trainSet.width];
+  const checkpoint = (): void => {
+    state.rng = E.rng().state();
+    saveCheckpoint(lastPath, model, { ...meta, trainer: state }, optimizer);
+  };
+
+  let stoppedEarly = false;
+  model.train();
+  for (let epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
+    const lossFn = lossForEpoch(config.loss, counts, epoch);
+    const batches = loader.numBatches;
+    cb.onEpochStart?.(epoch, batches);
+    const p = state.partial;
+    let dataStart = performance.now();
+    for (const batch of loader.batches(epoch, { startBatch: state.batch })) {
+      const stepStart = performance.now();
+      p.dataSeconds += (stepStart - dataStart) / 1000;
+      const lr = learningRate(config.optimizer.lr, config.schedule, epoch - 1 + state.batch / batches, config.epochs);
+      optimizer.lr = lr;
+      const { loss, correct } = E.tidy(() => {
+        const x = E.tensor(batch.x.subarray(0, batch.size * c * h * w), [batch.size, c, h, w]);
+        const y = E.intTensor(batch.y.subarray(0, batch.size));
+        const logits = model.forward(x);
+        const lossT = lossFn(logits, y);
+        const value = lossT.item();
+        if (!Number.isFinite(value)) return { loss: value, correct: 0 };
+        E.backward(lossT);
+        return { loss: value, correct: countCorrect(logits, batch.y, batch.size) };
+      });
+      if (!Number.isFinite(loss)) {
+        optimizer.zeroGrad();
+        const where = existsSync(lastPath) ? `the last good checkpoint is ${lastPath}` : 'no checkpoint was written yet';
+        throw new TrainingDiverged(`training stopped: loss is ${loss} at epoch ${epoch}, batch ${state.batch + 1} (step ${state.step + 1}); ${where}`);
+      }
+      optimizer.step();
+      optimizer.zeroGrad();
+      state.step++;
+      state.batch++;
+      p.lossSum += loss * batch.size; p.correct += correct; p.seen += batch.size;
+      const now = performance.now();
+      p.seconds += (now - stepStart) / 1000 + (stepStart - dataStart) / 1000;
+      cb.onBatchEnd?.({ epoch, batch: state.batch, batches, loss: p.lossSum / p.seen, accuracy: p.correct / p.seen, imagesPerSecond: p.seen / p.seconds, lr });
+      if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0 && state.batch < batches) checkpoint();
+      dataStart = performance.now();
+    }
+
+    const val = evaluate(model, valSet, { mean: stats.mean, std: stats.std, batchSize: Math.max(256, config.batchSize) });
+    state.wallSeconds += p.seconds;
+    const row: EpochRow = {
+      epoch, train_loss: p.lossSum / p.seen, train_acc: p.correct / p.seen,
+      val_loss: val.loss, val_acc: val.report.accuracy, val_macro_recall: val.report.macroAvg.recall,
+      val_balanced_accuracy: val.report.balancedAccuracy, lr: optimizer.lr, epoch_seconds: p.seconds,
+      images_per_s: p.seen / p.seconds, wall_seconds: state.wallSeconds, data_fraction: p.dataSeconds / p.seconds,
+    };
+    state.history.push(row);
+    writeFileAtomic(join(runDir, 'metrics.jsonl'), state.history.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const value = monitorValue(row, config.monitor);
+    const improved = state.best === null || (lowerIsBetter(config.monitor) ? value < state.best : value > state.best);
+    if (improved) {
+      state.best = value; state.bestEpoch = epoch; state.sinceBest = 0;
+      saveCheckpoint(bestPath, model, { ...meta, trainer: { epoch, monitor: config.monitor, value } });
+    } else state.sinceBest++;
+    state.epoch = epoch; state.batch = 0;
+    state.partial = { lossSum: 0, correct: 0, seen: 0, seconds: 0, dataSeconds: 0 };
+    checkpoint();
+    cb.onEpochEnd?.(row, improved);
+    if (config.patience > 0 && state.sinceBest >= config.patience) {
+      cb.onLog?.(`early stopping: ${config.monitor} has not improved for ${config.patience} epochs (best ${state.best?.toFixed(4)} at epoch ${state.bestEpoch})`);
+      stoppedEarly = true;
+      break;
+    }
+  }
+  optimizer.dispose();
+  if (existsSync(bestPath)) {
+    const best = loadCheckpoint(bestPath);
+    model.loadStateDict(best.model, best.shapes);
+  }
+  return { model, history: state.history, bestEpoch: state.bestEpoch, stoppedEarly, meta };
+}
+
+function countCorrect(logits: E.Tensor, labels: Int32Array, n: number): number {
+  const f = logits.backend.heap.f, c = logits.shape[1]!;
+  let correct = 0;
+  for (let i = 0; i < n; i++) {
+    const row = logits.at + i * c;
+    let best = 0;
+    for (let j = 1; j < c; j++) if (f[row + j]! > f[row + best]!) best = j;
+    if (best === labels[i]) correct++;
+  }
+  return correct;
+}
+
+/** Writes eval.json in the shape the report layer reads. */
+export function writeEvaluation(runDir: string, split: string, ev: Evaluation): void {
+  const r = ev.report;
+  writeJsonAtomic(join(runDir, 'eval.json'), {
+    split, loss: ev.loss, accuracy: r.accuracy, top5_accuracy: r.topK?.['5'], balanced_accuracy: r.balancedAccuracy,
+    macro: r.macroAvg, weighted: r.weightedAvg,
+    per_class: r.perClass.map((k) => ({ class: k.name, precision: k.precision, recall: k.recall, f1: k.f1, support: k.support })),
+    confusion: r.confusionMatrix, classes: r.classNames,
+  });
+}
