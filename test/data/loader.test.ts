@@ -99,36 +99,41 @@ describe('DataLoader', () => {
     assert.ok(flipped > 5 && flipped < 35, `flipped ${flipped}/40`);
   });
 
-  test('random crop: a shifted copy with zero padding, offsets in [-p, p]', () => {
-    const H = 4;
-    const W = 5;
-    const p = 2;
-    const g = gridDataset(H, W, 200);
-    const l = new DataLoader(g, { batchSize: 200, shuffle: false, augment: { cropPadding: p }, mean: [0.5], std: [0.5] });
-    const b = l.getBatch(1, 0);
-    const seen = new Set<string>();
-    for (let i = 0; i < 200; i++) {
-      const img = Array.from(b.x.subarray(i * H * W, (i + 1) * H * W)).map((v) => Math.round((v * 0.5 + 0.5) * 255));
-      let match: string | undefined;
-      for (let dy = -p; dy <= p && !match; dy++) {
-        for (let dx = -p; dx <= p && !match; dx++) {
-          let ok = true;
-          for (let y = 0; y < H && ok; y++) {
-            for (let x = 0; x < W && ok; x++) {
-              const sy = y + dy;
-              const sx = x + dx;
-              const want = sy >= 0 && sy < H && sx >= 0 && sx < W ? 10 * sy + sx + 1 : 0;
-              ok = img[y * W + x] === want;
+  for (const hflip of [false, true]) {
+    test(`random crop${hflip ? ' + flip' : ''}: a shifted${hflip ? ' (maybe mirrored)' : ''} copy with zero padding, offsets in [-p, p]`, () => {
+      const H = 4;
+      const W = 5;
+      const p = 2;
+      const g = gridDataset(H, W, 400);
+      const l = new DataLoader(g, { batchSize: 400, shuffle: false, augment: { cropPadding: p, hflip }, mean: [0.5], std: [0.5] });
+      const b = l.getBatch(1, 0);
+      const seen = new Set<string>();
+      for (let i = 0; i < 400; i++) {
+        const img = Array.from(b.x.subarray(i * H * W, (i + 1) * H * W)).map((v) => Math.round((v * 0.5 + 0.5) * 255));
+        let match: string | undefined;
+        for (const f of hflip ? [false, true] : [false]) {
+          for (let dy = -p; dy <= p && !match; dy++) {
+            for (let dx = -p; dx <= p && !match; dx++) {
+              let ok = true;
+              for (let y = 0; y < H && ok; y++) {
+                for (let x = 0; x < W && ok; x++) {
+                  // torchvision order: crop (shift) first, then mirror the cropped image.
+                  const sy = y + dy;
+                  const sx = (f ? W - 1 - x : x) + dx;
+                  const want = sy >= 0 && sy < H && sx >= 0 && sx < W ? 10 * sy + sx + 1 : 0;
+                  ok = img[y * W + x] === want;
+                }
+              }
+              if (ok) match = `${dy},${dx},${f}`;
             }
           }
-          if (ok) match = `${dy},${dx}`;
         }
+        assert.ok(match, `image ${i} is not a padded crop: ${img.join(' ')}`);
+        seen.add(match);
       }
-      assert.ok(match, `image ${i} is not a padded crop: ${img.join(' ')}`);
-      seen.add(match);
-    }
-    assert.equal(seen.size, 25, 'all (2p+1)^2 offsets occur');
-  });
+      assert.equal(seen.size, hflip ? 50 : 25, 'all (2p+1)^2 offsets (× flips) occur');
+    });
+  }
 
   test('balanced sampler draws classes equally often (within tolerance)', () => {
     const skewed = fakeDataset([900, 90, 10], [1, 2, 2]);
