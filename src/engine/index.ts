@@ -9,3 +9,4 @@ export { getBackend, setBackend, withBackend, liveBuffers } from './engine.js';
 export { Heap } from './heap.js';
 export { ReferenceBackend } from './backends/reference.js';
 export type { Backend } from './backend.js';
+export { countMacs } from './macs.js';

@@ -3,6 +3,7 @@ import type { Conv2dParams } from '../backend.js';
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { assertFloat, backendOf, output, pair, shapeError } from './util.js';
+import { addMacs } from '../macs.js';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -18,6 +19,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   const p = convParams(x, weight, bias ?? null, opts);
   const y = output(backend, [p.n, p.oc, p.oh, p.ow]);
   backend.conv2d(p, x.at, weight.at, bias ? bias.at : -1, y.at);
+  addMacs(p.n * p.oc * p.oh * p.ow * (p.c / p.groups) * p.kh * p.kw);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record('conv2d', inputs, y, [x, weight], (g, [sx, sw]) => {
     let dx: Tensor | null = null, dw: Tensor | null = null, db: Tensor | null = null;

@@ -5,8 +5,10 @@ import { Tensor, viewAs } from '../tensor.js';
 import { broadcastShapes } from './broadcast.js';
 import { expand, sumTo } from './reduce.js';
 import { assertFloat, backendOf, output, shapeError } from './util.js';
+import { addMacs } from '../macs.js';
 
 function gemm(backend: Backend, p: Partial<GemmParams> & Pick<GemmParams, 'm' | 'n' | 'k' | 'a' | 'b' | 'c'>): void {
+  addMacs((p.batch ?? 1) * p.m * p.n * p.k);
   const transA = p.transA ?? false, transB = p.transB ?? false;
   backend.gemm({
     transA, transB, m: p.m, n: p.n, k: p.k,
@@ -39,7 +41,12 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       return [da, db];
     });
   }
-  const batchShape = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  let batchShape: number[];
+  try {
+    batchShape = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  } catch {
+    throw shapeError('matmul', 'batch dimensions cannot be broadcast together', a.shape, b.shape);
+  }
   const aFull = a.shape.slice(0, -2).join() === batchShape.join() ? a : expand(a, [...batchShape, m, k]);
   const bFull = b.shape.slice(0, -2).join() === batchShape.join() ? b : expand(b, [...batchShape, k, n]);
   const batch = batchShape.reduce((s, d) => s * d, 1);
