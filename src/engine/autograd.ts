@@ -72,6 +72,12 @@ export function backward(root: Tensor, gradRoot?: Tensor): void {
   root.assertAlive('backward');
   if (!root.requiresGrad) throw new Error('backward: tensor does not require grad (no parameter or input with requiresGrad reached it)');
   if (!gradRoot && root.size !== 1) throw new Error(`backward: gradient can be implied only for a scalar, got shape ${fmtShape(root.shape)}`);
+  if (gradRoot) {
+    gradRoot.assertAlive('backward');
+    if (!sameShape(gradRoot.shape, root.shape)) {
+      throw new Error(`backward: gradient of shape ${fmtShape(gradRoot.shape)} given for a tensor of shape ${fmtShape(root.shape)}`);
+    }
+  }
   const order = topologicalOrder(root);
   noGrad(() => {
     const grads = new Map<Tensor, Tensor>();

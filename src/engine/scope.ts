@@ -26,6 +26,9 @@ export function tidy<T extends Returned>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (err) {
+    disposeScope(scope); // a throwing scope frees what it made, as a returning one does
+    throw err;
   } finally {
     scopes.pop();
   }
@@ -45,6 +48,9 @@ export async function tidyAsync<T extends Returned>(fn: () => Promise<T>): Promi
   let result: T;
   try {
     result = await fn();
+  } catch (err) {
+    disposeScope(scope);
+    throw err;
   } finally {
     scopes.splice(scopes.indexOf(scope), 1);
   }
@@ -56,6 +62,10 @@ export async function tidyAsync<T extends Returned>(fn: () => Promise<T>): Promi
     else if (!t.kept) t.dispose();
   }
   return result;
+}
+
+function disposeScope(scope: Scope): void {
+  for (const t of scope.tensors) if (!t.kept) t.dispose();
 }
 
 function collectTensors(value: unknown, out: Set<Tensor>): void {
