@@ -151,7 +151,11 @@ program.command('datasets')
   .action((o: { json?: boolean; dataDir?: string }) => {
     const list = listDatasets({ dataDir: o.dataDir });
     if (o.json) { process.stdout.write(JSON.stringify(list, null, 2) + '\n'); return; }
-    for (const d of list) console.log(JSON.stringify(d));
+    const w = Math.max(...list.map((d) => d.name.length));
+    for (const d of list) {
+      const where = d.available.train || d.available.test ? `${d.location} (${d.source})` : d.downloadable ? 'not found locally; downloads on first use' : 'not found';
+      console.log(`${d.name.padEnd(w)}  ${d.shape.join('×').padEnd(7)}  ${String(d.sizes.train).padStart(6)} train / ${String(d.sizes.test).padStart(5)} test  ${where}`);
+    }
   });
 
 program.command('report')

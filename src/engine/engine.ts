@@ -45,7 +45,8 @@ export interface InitOptions {
  * when asked for (or when the WASM build is missing, with a warning on stderr).
  */
 export async function initEngine(opts: InitOptions = {}): Promise<Backend> {
-  const wanted = opts.backend ?? (process.env.CONVLAB_BACKEND as InitOptions['backend']) ?? 'wasm';
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
+  const wanted = opts.backend ?? (env.CONVLAB_BACKEND as InitOptions['backend']) ?? 'wasm';
   if (wanted === 'reference') return setBackend(new ReferenceBackend(new Heap({ shared: false })));
   if (wanted !== 'wasm') throw new Error(`unknown backend '${wanted as string}'. Valid backends: wasm, reference`);
   if (current?.name === 'wasm' && (opts.threads === undefined || current.threads === opts.threads)) return current;
@@ -55,7 +56,7 @@ export async function initEngine(opts: InitOptions = {}): Promise<Backend> {
     current?.dispose?.();
     return setBackend(await WasmBackend.create(new Heap(), { threads: opts.threads }));
   } catch (err) {
-    process.stderr.write(`convlab: WASM backend unavailable (${(err as Error).message.split('\n')[0]}); using the slow reference backend\n`);
+    console.warn(`convlab: WASM backend unavailable (${(err as Error).message.split('\n')[0]}); using the slow reference backend`);
     return setBackend(new ReferenceBackend(new Heap({ shared: false })));
   }
 }
