@@ -65,6 +65,18 @@ export function setAPacked(ptr: usize, mpad: i32): void {
 export function setBMatrix(ptr: usize, ld: i32, trans: bool): void {
   bMode = B_MATRIX; bPtr = ptr; bLd = ld; bTrans = trans;
 }
+export function setAFlipped(ptr: usize, cg: i32): void {
+  aMode = A_FLIPW; aPtr = ptr; aCg = cg;
+}
+export function setADy(ptr: usize, ld: i32, imgStride: i32, pix: i32): void {
+  aMode = A_DY; aPtr = ptr; aLd = ld; aImgStride = imgStride; aPix = pix;
+}
+export function setBIm2col(ptr: usize): void {
+  bMode = B_IM2COL; bPtr = ptr;
+}
+export function setBIm2colT(ptr: usize, imgStride: i32): void {
+  bMode = B_IM2COL_T; bPtr = ptr; bImgStride = imgStride;
+}
 export function setConvGeometry(
   h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, dh: i32, dw: i32, oh: i32, ow: i32,
 ): void {

@@ -1,26 +1,28 @@
 /**
- * The contract between the AssemblyScript kernels (assembly/) and the TypeScript side of the WASM backend: where
- * the control block, the argument slots and the per-thread scratch table live in the heap's reserved first MiB,
- * and the numeric id of every kernel. This file is compiled by both asc and tsc, so it holds only plain numeric
- * constants.
+ * The contract between the AssemblyScript kernels (assembly/) and the TypeScript side of the WASM backend: the
+ * layout of a backend's control block (allocated from the heap; offsets below are bytes from its start) and the
+ * numeric id of every kernel. This file is compiled by both asc and tsc, so it holds only plain numeric constants.
  */
 
-/** Int32 control words (byte addresses). Each group sits on its own cache line. */
-export const CTRL_SEQ = 256;
-export const CTRL_NTH = 260;
-export const CTRL_QUIT = 264;
-export const CTRL_KERNEL = 268;
-export const CTRL_DONE = 320;
-export const BAR_COUNT = 384;
-export const BAR_GEN = 448;
+/** Int32 control words. Each group sits on its own cache line. */
+export const CTRL_SEQ = 0;
+export const CTRL_NTH = 4;
+export const CTRL_QUIT = 8;
+export const CTRL_KERNEL = 12;
+export const CTRL_DONE = 64;
+export const CTRL_ERROR = 68;
+export const BAR_COUNT = 128;
+export const BAR_GEN = 192;
 /** Float64 argument slots written by the dispatching thread. */
-export const ARGS = 1024;
+export const ARGS = 256;
 export const MAX_ARGS = 192;
 /** Per-thread scratch table: [byte pointer, byte size] as two u32 per thread. */
-export const SCRATCH_TABLE = 4096;
+export const SCRATCH_TABLE = 2048;
 export const MAX_THREADS = 64;
 /** Shared per-call buffers (byte pointers) handed to multi-phase kernels. */
-export const SHARED_TABLE = 4608;
+export const SHARED_TABLE = 2560;
+/** Size of the control block. */
+export const CTRL_BYTES = 4096;
 
 // Kernel ids.
 export const K_GEMM = 1;

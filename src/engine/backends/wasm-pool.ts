@@ -5,29 +5,37 @@
  * Atomics.wait) run their share while the main thread runs share 0, then the main thread waits for the done count.
  * Without shared memory there are no workers and every job runs on the main thread.
  */
-import { CTRL_DONE, CTRL_KERNEL, CTRL_NTH, CTRL_QUIT, CTRL_SEQ } from './wasm-abi.js';
+import { CTRL_BYTES, CTRL_DONE, CTRL_ERROR, CTRL_KERNEL, CTRL_NTH, CTRL_QUIT, CTRL_SEQ } from './wasm-abi.js';
 import { platform, type WorkerHandle } from './wasm-platform.js';
 
 export interface KernelExports {
-  run(tid: number, nth: number): void;
+  run(base: number, tid: number, nth: number): void;
   scratchBytesPerThread(): number;
+  convWorkspace(base: number, kind: number, slot: number, nth: number): number;
 }
 
 /** Iterations a waiting thread spins on the control word before it sleeps. */
 const WORKER_SPIN = 1 << 16;
 const MAIN_SPIN = 1 << 16;
-const CTRL_ERROR = CTRL_DONE + 4;
 
 export class WasmPool {
-  private readonly ctrl: Int32Array;
+  private ctrlView: Int32Array;
   private disposed = false;
 
   private constructor(
     readonly memory: WebAssembly.Memory,
     readonly exports: KernelExports,
     private readonly workers: WorkerHandle[],
+    /** Byte address of this pool's control block. */
+    readonly base: number,
   ) {
-    this.ctrl = new Int32Array(memory.buffer, 0, 1024);
+    this.ctrlView = new Int32Array(memory.buffer, base, CTRL_BYTES >> 2);
+  }
+
+  /** The control words; re-viewed after growth, which detaches a non-shared buffer. */
+  private get ctrl(): Int32Array {
+    if (this.ctrlView.buffer !== this.memory.buffer) this.ctrlView = new Int32Array(this.memory.buffer, this.base, CTRL_BYTES >> 2);
+    return this.ctrlView;
   }
 
   /** Total threads: the main thread plus the workers. */
@@ -35,19 +43,18 @@ export class WasmPool {
     return this.workers.length + 1;
   }
 
-  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number): Promise<WasmPool> {
+  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, base: number): Promise<WasmPool> {
     const imports = { env: { memory, abort: () => { throw new Error('wasm abort'); } } };
     const instance = await WebAssembly.instantiate(module, imports);
     const exports = instance.exports as unknown as KernelExports;
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     const workers: WorkerHandle[] = [];
+    new Int32Array(memory.buffer, base, CTRL_BYTES >> 2).fill(0);
     if (shared && threads > 1) {
       const p = await platform();
       const url = new URL('./wasm-worker.js', import.meta.url);
-      const ctrl = new Int32Array(memory.buffer, 0, 1024);
-      Atomics.store(ctrl, CTRL_QUIT >> 2, 0);
       const started = await Promise.all(
-        Array.from({ length: threads - 1 }, (_, i) => p.startWorker(url, { module, memory, tid: i + 1, spin: WORKER_SPIN })),
+        Array.from({ length: threads - 1 }, (_, i) => p.startWorker(url, { module, memory, tid: i + 1, spin: WORKER_SPIN, base })),
       );
       try {
         await Promise.all(started.map((w) => w.ready));
@@ -57,7 +64,7 @@ export class WasmPool {
       }
       workers.push(...started);
     }
-    return new WasmPool(memory, exports, workers);
+    return new WasmPool(memory, exports, workers, base);
   }
 
   /**
@@ -68,7 +75,7 @@ export class WasmPool {
     const ctrl = this.ctrl;
     ctrl[CTRL_KERNEL >> 2] = kernel;
     if (nth <= 1 || this.workers.length === 0) {
-      this.exports.run(0, 1);
+      this.exports.run(this.base, 0, 1);
       return;
     }
     if (this.disposed) throw new Error('wasm backend: used after dispose()');
@@ -80,7 +87,7 @@ export class WasmPool {
     Atomics.notify(ctrl, CTRL_SEQ >> 2);
     let error: unknown = null;
     try {
-      this.exports.run(0, Math.min(nth, this.threads));
+      this.exports.run(this.base, 0, Math.min(nth, this.threads));
     } catch (e) {
       error = e;
     }

@@ -4,17 +4,18 @@
  * event loop; the pool stops it with the quit flag (and terminate()).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CTRL_DONE, CTRL_NTH, CTRL_QUIT, CTRL_SEQ } from './wasm-abi.js';
+import { CTRL_BYTES, CTRL_DONE, CTRL_ERROR, CTRL_NTH, CTRL_QUIT, CTRL_SEQ } from './wasm-abi.js';
 
 interface WorkerInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
   tid: number;
   spin: number;
+  /** Byte address of the pool's control block. */
+  base: number;
 }
 
-const { module, memory, tid, spin } = workerData as WorkerInit;
-const CTRL_ERROR = CTRL_DONE + 4;
+const { module, memory, tid, spin, base } = workerData as WorkerInit;
 
 function main(): void {
   let instance: WebAssembly.Instance;
@@ -24,8 +25,8 @@ function main(): void {
     parentPort!.postMessage(`wasm worker ${tid} failed to instantiate: ${(e as Error).message}`);
     return;
   }
-  const run = instance.exports.run as (tid: number, nth: number) => void;
-  const ctrl = new Int32Array(memory.buffer, 0, 1024);
+  const run = instance.exports.run as (base: number, tid: number, nth: number) => void;
+  const ctrl = new Int32Array(memory.buffer, base, CTRL_BYTES >> 2);
   const SEQ = CTRL_SEQ >> 2, NTH = CTRL_NTH >> 2, QUIT = CTRL_QUIT >> 2, DONE = CTRL_DONE >> 2, ERROR = CTRL_ERROR >> 2;
   let seq = Atomics.load(ctrl, SEQ);
   parentPort!.postMessage('ready');
@@ -37,7 +38,7 @@ function main(): void {
     seq = Atomics.load(ctrl, SEQ);
     if (Atomics.load(ctrl, QUIT) !== 0) break;
     try {
-      run(tid, Atomics.load(ctrl, NTH));
+      run(base, tid, Atomics.load(ctrl, NTH));
     } catch {
       Atomics.store(ctrl, ERROR, tid);
     }

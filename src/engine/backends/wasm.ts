@@ -2,10 +2,16 @@
  * WebAssembly SIMD kernels (AssemblyScript, assembly/) on a pool of worker threads sharing the heap's memory.
  * Kernels not yet ported fall through to the ReferenceBackend they extend, which works on the same heap views.
  */
-import type { GemmParams } from '../backend.js';
+import type {
+  AdamUpdate, AdaptivePoolParams, BinaryOp, Conv2dParams, GemmParams, Pool2dParams, SgdUpdate, UnaryOp,
+} from '../backend.js';
 import type { Heap } from '../heap.js';
 import { ReferenceBackend } from './reference.js';
-import { ARGS, GEMM_KC, GEMM_MC, GEMM_NC, K_GEMM, MAX_ARGS, MAX_THREADS, SCRATCH_TABLE } from './wasm-abi.js';
+import * as abi from './wasm-abi.js';
+import {
+  ARGS, CTRL_BYTES, GEMM_KC, GEMM_MC, GEMM_NC, K_CONV_BWD_INPUT, K_CONV_BWD_WEIGHT, K_CONV_FWD, K_GEMM, MAX_ARGS,
+  MAX_THREADS, SCRATCH_TABLE, SHARED_TABLE,
+} from './wasm-abi.js';
 import { platform, threadsFromEnv } from './wasm-platform.js';
 import { WasmPool } from './wasm-pool.js';
 
@@ -16,6 +22,18 @@ export interface WasmBackendOptions {
 
 /** Below this many flops a GEMM stays on one thread (waking a worker costs more than it saves). */
 const GEMM_PARALLEL_FLOPS = 1 << 21;
+/** Below this many elements touched a memory-bound kernel stays on one thread. */
+const ELEMENTWISE_PARALLEL = 1 << 16;
+
+const UNARY_ID: Record<UnaryOp, number> = {
+  relu: abi.U_RELU, leaky_relu: abi.U_LEAKY_RELU, tanh: abi.U_TANH, sigmoid: abi.U_SIGMOID, gelu: abi.U_GELU,
+  silu: abi.U_SILU, hardswish: abi.U_HARDSWISH, hardsigmoid: abi.U_HARDSIGMOID, exp: abi.U_EXP, log: abi.U_LOG,
+  neg: abi.U_NEG, sqrt: abi.U_SQRT, square: abi.U_SQUARE, abs: abi.U_ABS, pow: abi.U_POW,
+  add_scalar: abi.U_ADD_SCALAR, mul_scalar: abi.U_MUL_SCALAR,
+};
+const BINARY_ID: Record<BinaryOp, number> = { add: abi.B_ADD, sub: abi.B_SUB, mul: abi.B_MUL, div: abi.B_DIV };
+/** Most axes a strided kernel takes after collapsing (three stride arrays must fit the argument slots). */
+const MAX_RANK = Math.floor((MAX_ARGS - 8) / 3);
 
 const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
 
@@ -51,13 +69,14 @@ export class WasmBackend extends ReferenceBackend {
     if (!heap.shared) threads = 1;
     threads = Math.min(threads, MAX_THREADS);
     const module = await compileKernels(heap.shared);
-    // Per-thread scratch (packed GEMM panels). Allocating first also grows a tiny heap past the module's minimum.
+    // The control block, then per-thread scratch (packed GEMM panels). Allocating first also grows a tiny heap
+    // past the module's minimum memory.
     const bytes = SCRATCH_BYTES;
-    const ptrs: number[] = [];
+    const ptrs: number[] = [heap.alloc(CTRL_BYTES)];
     for (let t = 0; t < threads; t++) ptrs.push(heap.alloc(bytes));
     let pool: WasmPool;
     try {
-      pool = await WasmPool.create(module, heap.memory, threads);
+      pool = await WasmPool.create(module, heap.memory, threads, ptrs[0]!);
     } catch (e) {
       for (const p of ptrs) heap.free(p);
       throw e;
@@ -69,11 +88,12 @@ export class WasmBackend extends ReferenceBackend {
     }
     const backend = new WasmBackend(heap, pool);
     backend.scratch.push(...ptrs);
-    const table = new Uint32Array(heap.memory.buffer, SCRATCH_TABLE, 2 * MAX_THREADS);
-    ptrs.forEach((p, t) => { table[2 * t] = p; table[2 * t + 1] = bytes; });
+    const table = new Uint32Array(heap.memory.buffer, ptrs[0]! + SCRATCH_TABLE, 2 * MAX_THREADS);
+    ptrs.slice(1).forEach((p, t) => { table[2 * t] = p; table[2 * t + 1] = bytes; });
     return backend;
   }
 
+  /** Stops the workers and returns the control block and scratch to the heap. */
   dispose(): void {
     void this.pool.dispose();
     for (const p of this.scratch.splice(0)) this.heap.free(p);
@@ -86,7 +106,7 @@ export class WasmBackend extends ReferenceBackend {
     const buf = this.heap.memory.buffer;
     if (buf !== this.argBuffer) {
       this.argBuffer = buf;
-      this.argv = new Float64Array(buf, ARGS, MAX_ARGS);
+      this.argv = new Float64Array(buf, this.pool.base + ARGS, MAX_ARGS);
     }
     return this.argv;
   }
@@ -118,6 +138,272 @@ export class WasmBackend extends ReferenceBackend {
     a[12] = p.batch; a[13] = p.strideA; a[14] = p.strideB; a[15] = p.strideC;
     this.dispatch('gemm', K_GEMM, this.par(2 * p.m * p.n * p.k * p.batch, GEMM_PARALLEL_FLOPS));
   }
+
+  override conv2d(p: Conv2dParams, x: number, w: number, b: number, y: number): void {
+    this.conv('conv2d', K_CONV_FWD, 0, p, x, w, b, y);
+  }
+
+  override conv2dBackwardInput(p: Conv2dParams, dy: number, w: number, dx: number): void {
+    this.conv('conv2dBackwardInput', K_CONV_BWD_INPUT, 1, p, dy, w, dx, 0);
+  }
+
+  override conv2dBackwardWeight(p: Conv2dParams, x: number, dy: number, dw: number, db: number): void {
+    this.conv('conv2dBackwardWeight', K_CONV_BWD_WEIGHT, 2, p, x, dy, dw, db);
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Pooling.
+
+  private poolArgs(p: Pool2dParams, t0: number, t1: number, t2: number): Float64Array {
+    const a = this.args();
+    a[0] = p.n; a[1] = p.c; a[2] = p.h; a[3] = p.w; a[4] = p.kh; a[5] = p.kw; a[6] = p.sh; a[7] = p.sw;
+    a[8] = p.ph; a[9] = p.pw; a[10] = p.oh; a[11] = p.ow; a[12] = p.countIncludePad ? 1 : 0;
+    a[13] = t0; a[14] = t1; a[15] = t2;
+    return a;
+  }
+
+  private poolThreads(p: { n: number; c: number; h: number; w: number; oh: number; ow: number }, taps: number): number {
+    return this.par(p.n * p.c * (p.h * p.w + p.oh * p.ow * taps), ELEMENTWISE_PARALLEL);
+  }
+
+  override maxPool2d(p: Pool2dParams, x: number, y: number, idx: number): void {
+    if (p.n * p.c * p.oh * p.ow <= 0) return;
+    this.poolArgs(p, x, y, idx);
+    this.dispatch('maxPool2d', abi.K_MAXPOOL, this.poolThreads(p, p.kh * p.kw));
+  }
+
+  override maxPool2dBackward(p: Pool2dParams, dy: number, idx: number, dx: number): void {
+    if (p.n * p.c * p.h * p.w <= 0) return;
+    this.poolArgs(p, dy, idx, dx);
+    this.dispatch('maxPool2dBackward', abi.K_MAXPOOL_BWD, this.poolThreads(p, 1));
+  }
+
+  override avgPool2d(p: Pool2dParams, x: number, y: number): void {
+    if (p.n * p.c * p.oh * p.ow <= 0) return;
+    this.poolArgs(p, x, y, 0);
+    this.dispatch('avgPool2d', abi.K_AVGPOOL, this.poolThreads(p, p.kh * p.kw));
+  }
+
+  override avgPool2dBackward(p: Pool2dParams, dy: number, dx: number): void {
+    if (p.n * p.c * p.h * p.w <= 0) return;
+    this.poolArgs(p, dy, dx, 0);
+    this.dispatch('avgPool2dBackward', abi.K_AVGPOOL_BWD, this.poolThreads(p, p.kh * p.kw));
+  }
+
+  override adaptiveAvgPool2d(p: AdaptivePoolParams, x: number, y: number): void {
+    if (p.n * p.c * p.oh * p.ow <= 0) return;
+    this.argList(p.n, p.c, p.h, p.w, p.oh, p.ow, x, y);
+    this.dispatch('adaptiveAvgPool2d', abi.K_ADAPTIVE_AVGPOOL, this.poolThreads(p, 1));
+  }
+
+  override adaptiveAvgPool2dBackward(p: AdaptivePoolParams, dy: number, dx: number): void {
+    if (p.n * p.c * p.h * p.w <= 0) return;
+    this.argList(p.n, p.c, p.h, p.w, p.oh, p.ow, dy, dx);
+    this.dispatch('adaptiveAvgPool2dBackward', abi.K_ADAPTIVE_AVGPOOL_BWD, this.poolThreads(p, 1));
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Elementwise and reductions.
+
+  private argList(...values: number[]): void {
+    this.args().set(values);
+  }
+
+  override unary(op: UnaryOp, x: number, y: number, len: number, alpha: number): void {
+    if (len <= 0) return;
+    this.argList(UNARY_ID[op], x, y, len, alpha);
+    this.dispatch('unary', abi.K_UNARY, this.par(len * unaryCost(op), ELEMENTWISE_PARALLEL));
+  }
+
+  override unaryBackward(op: UnaryOp, x: number, y: number, dy: number, dx: number, len: number, alpha: number): void {
+    if (len <= 0) return;
+    this.argList(UNARY_ID[op], x, y, dy, dx, len, alpha);
+    this.dispatch('unaryBackward', abi.K_UNARY_BWD, this.par(len * unaryCost(op), ELEMENTWISE_PARALLEL));
+  }
+
+  override binary(op: BinaryOp, a: number, aStrides: number[], b: number, bStrides: number[], out: number, shape: number[]): void {
+    const total = shape.reduce((s, d) => s * d, 1);
+    if (total <= 0) return;
+    const c = collapse(shape, [aStrides, bStrides, contiguousStrides(shape)]);
+    if (c.shape.length > MAX_RANK) { super.binary(op, a, aStrides, b, bStrides, out, shape); return; }
+    const r = c.shape.length;
+    const args = this.args();
+    args[0] = BINARY_ID[op]; args[1] = a; args[2] = b; args[3] = out; args[4] = r;
+    for (let d = 0; d < r; d++) {
+      args[5 + d] = c.shape[d]!; args[5 + r + d] = c.strides[0]![d]!; args[5 + 2 * r + d] = c.strides[1]![d]!;
+    }
+    this.dispatch('binary', abi.K_BINARY, this.par(total, ELEMENTWISE_PARALLEL));
+  }
+
+  override reduceSum(x: number, y: number, outer: number, reduce: number, inner: number): void {
+    if (outer * inner <= 0) return;
+    if (reduce <= 0) { this.fill(y, outer * inner, 0); return; }
+    this.argList(x, y, outer, reduce, inner);
+    this.dispatch('reduceSum', abi.K_REDUCE_SUM, this.par(outer * reduce * inner, ELEMENTWISE_PARALLEL));
+  }
+
+  override softmax(x: number, y: number, rows: number, cols: number, log: boolean): void {
+    if (rows * cols <= 0) return;
+    this.argList(x, y, rows, cols, log ? 1 : 0);
+    this.dispatch('softmax', abi.K_SOFTMAX, this.par(rows * cols * 4, ELEMENTWISE_PARALLEL));
+  }
+
+  override softmaxBackward(y: number, dy: number, dx: number, rows: number, cols: number, log: boolean): void {
+    if (rows * cols <= 0) return;
+    this.argList(y, dy, dx, rows, cols, log ? 1 : 0);
+    this.dispatch('softmaxBackward', abi.K_SOFTMAX_BWD, this.par(rows * cols * 2, ELEMENTWISE_PARALLEL));
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Normalisation.
+
+  override batchNormStats(x: number, n: number, c: number, hw: number, eps: number, mean: number, invstd: number): void {
+    if (c <= 0) return;
+    if (n * hw <= 0) { super.batchNormStats(x, n, c, hw, eps, mean, invstd); return; }
+    this.argList(x, n, c, hw, eps, mean, invstd);
+    this.dispatch('batchNormStats', abi.K_BN_STATS, this.par(n * c * hw * 2, ELEMENTWISE_PARALLEL));
+  }
+
+  override batchNormApply(
+    x: number, n: number, c: number, hw: number, mean: number, invstd: number, gamma: number, beta: number, y: number,
+  ): void {
+    if (n * c * hw <= 0) return;
+    this.argList(x, n, c, hw, mean, invstd, gamma, beta, y);
+    this.dispatch('batchNormApply', abi.K_BN_APPLY, this.par(n * c * hw, ELEMENTWISE_PARALLEL));
+  }
+
+  override batchNormBackward(
+    x: number, dy: number, n: number, c: number, hw: number, mean: number, invstd: number, gamma: number,
+    training: boolean, dx: number, dgamma: number, dbeta: number,
+  ): void {
+    if (c <= 0) return;
+    this.argList(x, dy, n, c, hw, mean, invstd, gamma, training ? 1 : 0, dx, dgamma, dbeta);
+    this.dispatch('batchNormBackward', abi.K_BN_BWD, this.par(n * c * hw * 3, ELEMENTWISE_PARALLEL));
+  }
+
+  override layerNorm(
+    x: number, rows: number, cols: number, eps: number, gamma: number, beta: number, y: number, mean: number, invstd: number,
+  ): void {
+    if (rows <= 0) return;
+    if (cols <= 0) { super.layerNorm(x, rows, cols, eps, gamma, beta, y, mean, invstd); return; }
+    this.argList(x, rows, cols, eps, gamma, beta, y, mean, invstd);
+    this.dispatch('layerNorm', abi.K_LN, this.par(rows * cols * 3, ELEMENTWISE_PARALLEL));
+  }
+
+  override layerNormBackward(
+    x: number, dy: number, rows: number, cols: number, mean: number, invstd: number, gamma: number,
+    dx: number, dgamma: number, dbeta: number,
+  ): void {
+    if (cols <= 0) return;
+    this.argList(x, dy, rows, cols, mean, invstd, gamma, dx, dgamma, dbeta);
+    this.dispatch('layerNormBackward', abi.K_LN_BWD, this.par(rows * cols * 3, ELEMENTWISE_PARALLEL));
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Memory and optimisers.
+
+  override copy(src: number, srcStrides: number[], dst: number, dstStrides: number[], shape: number[]): void {
+    const total = shape.reduce((s, d) => s * d, 1);
+    if (total <= 0) return;
+    const c = collapse(shape, [srcStrides, dstStrides]);
+    if (c.shape.length > MAX_RANK) { super.copy(src, srcStrides, dst, dstStrides, shape); return; }
+    const r = c.shape.length;
+    const args = this.args();
+    args[0] = src; args[1] = dst; args[2] = r;
+    for (let d = 0; d < r; d++) {
+      args[3 + d] = c.shape[d]!; args[3 + r + d] = c.strides[0]![d]!; args[3 + 2 * r + d] = c.strides[1]![d]!;
+    }
+    this.dispatch('copy', abi.K_COPY, this.par(total, ELEMENTWISE_PARALLEL));
+  }
+
+  override fill(dst: number, len: number, value: number): void {
+    if (len <= 0) return;
+    this.argList(dst, len, value);
+    this.dispatch('fill', abi.K_FILL, this.par(len, ELEMENTWISE_PARALLEL * 4));
+  }
+
+  override axpy(x: number, y: number, len: number, alpha: number): void {
+    if (len <= 0) return;
+    this.argList(x, y, len, alpha);
+    this.dispatch('axpy', abi.K_AXPY, this.par(len, ELEMENTWISE_PARALLEL));
+  }
+
+  override sgdStep(p: number, g: number, momentumBuf: number, len: number, o: SgdUpdate): void {
+    if (len <= 0) return;
+    this.argList(p, g, momentumBuf, len, o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov ? 1 : 0, o.firstStep ? 1 : 0);
+    this.dispatch('sgdStep', abi.K_SGD, this.par(len * 2, ELEMENTWISE_PARALLEL));
+  }
+
+  override adamStep(p: number, g: number, m: number, v: number, len: number, o: AdamUpdate): void {
+    if (len <= 0) return;
+    const bc1 = 1 - o.beta1 ** o.step, bc2 = 1 - o.beta2 ** o.step;
+    this.argList(p, g, m, v, len, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.decoupled ? 1 : 0, o.lr / bc1, Math.sqrt(bc2));
+    this.dispatch('adamStep', abi.K_ADAM, this.par(len * 4, ELEMENTWISE_PARALLEL));
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  /** Writes the geometry and four tensor arguments, allocates the kernel's shared workspace, runs, frees. */
+  private conv(name: string, id: number, kind: number, p: Conv2dParams, t0: number, t1: number, t2: number, t3: number): void {
+    if (p.n <= 0 || p.oc <= 0 || p.c <= 0) return;
+    const flops = 2 * p.n * p.oc * p.oh * p.ow * (p.c / p.groups) * p.kh * p.kw;
+    const nth = this.par(flops, GEMM_PARALLEL_FLOPS);
+    const a = this.args();
+    a[0] = p.n; a[1] = p.c; a[2] = p.h; a[3] = p.w; a[4] = p.oc; a[5] = p.kh; a[6] = p.kw;
+    a[7] = p.sh; a[8] = p.sw; a[9] = p.ph; a[10] = p.pw; a[11] = p.dh; a[12] = p.dw;
+    a[13] = p.groups; a[14] = p.oh; a[15] = p.ow;
+    a[16] = t0; a[17] = t1; a[18] = t2; a[19] = t3;
+    const ws: number[] = [];
+    for (let slot = 0; slot < 3; slot++) {
+      const bytes = this.pool.exports.convWorkspace(this.pool.base, kind, slot, nth);
+      ws.push(bytes > 0 ? this.heap.alloc(bytes) : 0);
+    }
+    try {
+      new Uint32Array(this.heap.memory.buffer, this.pool.base + SHARED_TABLE, 4).set(ws);
+      this.dispatch(name, id, nth);
+    } finally {
+      for (const ptr of ws) if (ptr) this.heap.free(ptr);
+    }
+  }
+}
+
+/** Relative cost per element of a unary op (transcendental ops are worth splitting sooner). */
+function unaryCost(op: UnaryOp): number {
+  switch (op) {
+    case 'tanh': case 'sigmoid': case 'gelu': case 'silu': case 'exp': case 'log': return 8;
+    case 'pow': return 32;
+    default: return 1;
+  }
+}
+
+function contiguousStrides(shape: number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) { s[d] = acc; acc *= shape[d]!; }
+  return s;
+}
+
+/**
+ * Drops unit axes and merges neighbours that are contiguous in every operand (stride[d] = stride[d+1]·shape[d+1]),
+ * so that e.g. same-shape operands become one flat row and per-channel broadcasts become [rows, inner].
+ */
+function collapse(shape: number[], strides: number[][]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    if (n === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((s, k) => outStrides[k]![last] === s[d]! * n)) {
+      outShape[last] = outShape[last]! * n;
+      strides.forEach((s, k) => { outStrides[k]![last] = s[d]!; });
+    } else {
+      outShape.push(n);
+      strides.forEach((s, k) => outStrides[k]!.push(s[d]!));
+    }
+  }
+  if (outShape.length === 0) { outShape.push(1); outStrides.forEach((s) => s.push(0)); }
+  return { shape: outShape, strides: outStrides };
 }
 
 /** Per-thread scratch: packed A block, packed B block, edge tile (checked against the module at startup). */

@@ -1,0 +1,380 @@
+// 2-D convolution forward, input-gradient and weight-gradient.
+//
+// Dense/grouped convolutions are GEMMs whose B operand is packed straight from the image (implicit im2col):
+//   forward:       Y_img,g [ocg × OH·OW]  = W_g [ocg × cg·KH·KW] · im2col(X_img,g)
+//   input grad:    stride 1: a forward convolution of dY with the flipped, transposed weights;
+//                  otherwise col = W_gᵀ · dY_img,g into a per-thread buffer, then col2im.
+//   weight grad:   dW_g [ocg × cg·KH·KW] = Σ_img dY_img,g · im2col(X_img,g)ᵀ, K running over (image, pixel).
+// The weights are packed once per call into a shared buffer (threads pack disjoint panels, then meet at a
+// barrier). Threads split the batch; with fewer images than threads they split the output rows instead.
+// Depthwise convolutions (one input and one output channel per group) use direct SIMD loops.
+import { argf, argi, argp, barrier, imax, imin, scratchPtr, sharedPtr, splitAt } from './common';
+import {
+  gemmRegion, MR, NR, prepackA, setADy, setAFlipped, setAMatrix, setAPacked, setBIm2col, setBIm2colT, setBMatrix,
+  setConvGeometry,
+} from './gemm';
+
+// Geometry (thread-local copies of the argument slots).
+let N = 0, C = 0, H = 0, W = 0, OC = 0, KH = 0, KW = 0, SH = 0, SW = 0, PH = 0, PW = 0, DH = 0, DW = 0;
+let GROUPS = 0, OH = 0, OW = 0, CG = 0, OCG = 0, CKK = 0;
+
+function readGeometry(): void {
+  N = argi(0); C = argi(1); H = argi(2); W = argi(3); OC = argi(4); KH = argi(5); KW = argi(6);
+  SH = argi(7); SW = argi(8); PH = argi(9); PW = argi(10); DH = argi(11); DW = argi(12);
+  GROUPS = argi(13); OH = argi(14); OW = argi(15);
+  CG = C / GROUPS; OCG = OC / GROUPS; CKK = CG * KH * KW;
+}
+
+@inline function roundUp(x: i32, m: i32): i32 { return (x + m - 1) / m * m; }
+
+@inline function isDepthwise(): bool { return CG == 1 && OCG == 1; }
+@inline function isPointwise(): bool { return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0; }
+
+/** Bytes of shared workspace slot `slot` the convolution kernel `kind` (0 fwd, 1 input grad, 2 weight grad) needs on nth threads. */
+export function convWorkspace(kind: i32, slot: i32, nth: i32): i32 {
+  readGeometry();
+  if (isDepthwise()) return 0;
+  const ohow = OH * OW;
+  if (kind == 0) return slot == 0 ? GROUPS * roundUp(OCG, MR) * CKK * 4 : 0;
+  if (kind == 1) {
+    if (SH == 1 && SW == 1) return slot == 0 ? GROUPS * roundUp(CG, MR) * OCG * KH * KW * 4 : 0;
+    if (slot == 0) return GROUPS * roundUp(CKK, MR) * OCG * 4;
+    if (slot == 1) return imin(N, nth) * roundUp(CKK * ohow, 16) * 4;
+    return 0;
+  }
+  if (slot == 2 && N >= nth && nth > 1) return (nth - 1) * OC * CKK * 4;
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Forward.
+
+/** Args: geometry (0–15), x, w, b (< 0: none), y. Shared slot 0: packed weights. */
+export function convForwardJob(tid: i32, nth: i32): void {
+  readGeometry();
+  const x = argp(16), w = argp(17), hasBias = argf(18) >= 0, b = hasBias ? argp(18) : 0, y = argp(19);
+  if (isDepthwise()) { depthwiseForward(tid, nth, x, w, hasBias, b, y); return; }
+  const scratch = scratchPtr(tid);
+  const mpad = roundUp(OCG, MR), ohow = OH * OW, plane = H * W;
+  const wp = sharedPtr(0);
+  const gstride = <usize>mpad * CKK << 2;
+  for (let g = 0; g < GROUPS; g++) {
+    setAMatrix(w + (<usize>g * OCG * CKK << 2), CKK, false);
+    prepackA(OCG, CKK, wp + <usize>g * gstride, tid, nth);
+  }
+  barrier(nth);
+  let i0 = 0, i1 = N, m0 = 0, m1 = OCG;
+  if (N >= nth) { i0 = splitAt(N, tid, nth, 1); i1 = splitAt(N, tid + 1, nth, 1); }
+  else { m0 = splitAt(OCG, tid, nth, MR); m1 = splitAt(OCG, tid + 1, nth, MR); }
+  if (m0 >= m1) return;
+  setConvGeometry(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
+  for (let img = i0; img < i1; img++) {
+    for (let g = 0; g < GROUPS; g++) {
+      setAPacked(wp + <usize>g * gstride, mpad);
+      const xs = x + (<usize>(img * C + g * CG) * plane << 2);
+      if (isPointwise()) setBMatrix(xs, plane, false);
+      else setBIm2col(xs);
+      const yc = y + (<usize>(img * OC + g * OCG) * ohow << 2);
+      gemmRegion(m0, m1, 0, ohow, CKK, yc, ohow, false, scratch);
+      if (hasBias) {
+        for (let o = m0; o < m1; o++) addConst(yc + (<usize>o * ohow << 2), ohow, load<f32>(b + (<usize>(g * OCG + o) << 2)));
+      }
+    }
+  }
+}
+
+@inline function addConst(p: usize, len: i32, v: f32): void {
+  const vv = f32x4.splat(v);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) v128.store(p + (<usize>i << 2), f32x4.add(v128.load(p + (<usize>i << 2)), vv));
+  for (; i < len; i++) store<f32>(p + (<usize>i << 2), load<f32>(p + (<usize>i << 2)) + v);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input gradient.
+
+/** Args: geometry, dy, w, dx. Shared slots: 0 packed weights, 1 per-thread col buffers (strided path). */
+export function convBackwardInputJob(tid: i32, nth: i32): void {
+  readGeometry();
+  const dy = argp(16), w = argp(17), dx = argp(18);
+  if (isDepthwise()) { depthwiseBackwardInput(tid, nth, dy, w, dx); return; }
+  const scratch = scratchPtr(tid);
+  const ohow = OH * OW, plane = H * W;
+  const wp = sharedPtr(0);
+  if (SH == 1 && SW == 1) {
+    // dX_img,g [cg × H·W] = flip(W_g)ᵀ [cg × ocg·KH·KW] · im2col'(dY_img,g).
+    const kk = OCG * KH * KW, mpad = roundUp(CG, MR);
+    const gstride = <usize>mpad * kk << 2;
+    setConvGeometry(OH, OW, KH, KW, 1, 1, DH * (KH - 1) - PH, DW * (KW - 1) - PW, DH, DW, H, W);
+    for (let g = 0; g < GROUPS; g++) {
+      setAFlipped(w + (<usize>g * OCG * CKK << 2), CG);
+      prepackA(CG, kk, wp + <usize>g * gstride, tid, nth);
+    }
+    barrier(nth);
+    let i0 = 0, i1 = N, m0 = 0, m1 = CG;
+    if (N >= nth) { i0 = splitAt(N, tid, nth, 1); i1 = splitAt(N, tid + 1, nth, 1); }
+    else { m0 = splitAt(CG, tid, nth, MR); m1 = splitAt(CG, tid + 1, nth, MR); }
+    if (m0 >= m1) return;
+    for (let img = i0; img < i1; img++) {
+      for (let g = 0; g < GROUPS; g++) {
+        setAPacked(wp + <usize>g * gstride, mpad);
+        const ds = dy + (<usize>(img * OC + g * OCG) * ohow << 2);
+        if (isPointwise()) setBMatrix(ds, ohow, false);
+        else setBIm2col(ds);
+        gemmRegion(m0, m1, 0, plane, kk, dx + (<usize>(img * C + g * CG) * plane << 2), plane, false, scratch);
+      }
+    }
+    return;
+  }
+  // Strided: col [CKK × OH·OW] = W_gᵀ · dY_img,g, then scatter-add into dX.
+  const mpad = roundUp(CKK, MR);
+  const gstride = <usize>mpad * OCG << 2;
+  for (let g = 0; g < GROUPS; g++) {
+    setAMatrix(w + (<usize>g * OCG * CKK << 2), CKK, true);
+    prepackA(CKK, OCG, wp + <usize>g * gstride, tid, nth);
+  }
+  barrier(nth);
+  const used = imin(N, nth);
+  if (tid >= used) return;
+  const i0 = splitAt(N, tid, used, 1), i1 = splitAt(N, tid + 1, used, 1);
+  const col = sharedPtr(1) + (<usize>tid * roundUp(CKK * ohow, 16) << 2);
+  for (let img = i0; img < i1; img++) {
+    const dxi = dx + (<usize>img * C * plane << 2);
+    memory.fill(dxi, 0, <usize>C * plane << 2);
+    for (let g = 0; g < GROUPS; g++) {
+      setAPacked(wp + <usize>g * gstride, mpad);
+      setBMatrix(dy + (<usize>(img * OC + g * OCG) * ohow << 2), ohow, false);
+      gemmRegion(0, CKK, 0, ohow, OCG, col, ohow, false, scratch);
+      col2im(col, dxi + (<usize>g * CG * plane << 2));
+    }
+  }
+}
+
+/** dX (one image, one group's channels) += col2im(col). */
+function col2im(col: usize, dxg: usize): void {
+  const plane = H * W, ohow = OH * OW;
+  let r = 0;
+  for (let ci = 0; ci < CG; ci++) {
+    for (let ky = 0; ky < KH; ky++) {
+      for (let kx = 0; kx < KW; kx++) {
+        const ixOff = kx * DW - PW;
+        const oxLo = ixOff < 0 ? (-ixOff + SW - 1) / SW : 0;
+        let oxHi = W - ixOff <= 0 ? 0 : (W - ixOff + SW - 1) / SW;
+        if (oxHi > OW) oxHi = OW;
+        const crow = col + (<usize>r * ohow << 2);
+        for (let oy = 0; oy < OH; oy++) {
+          const iy = oy * SH - PH + ky * DH;
+          if (iy < 0 || iy >= H) continue;
+          const drow = dxg + (<usize>(ci * plane + iy * W) << 2);
+          const src = crow + (<usize>oy * OW << 2);
+          for (let ox = oxLo; ox < oxHi; ox++) {
+            const d = drow + (<usize>(ox * SW + ixOff) << 2);
+            store<f32>(d, load<f32>(d) + load<f32>(src + (<usize>ox << 2)));
+          }
+        }
+        r++;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Weight gradient.
+
+/** Args: geometry, x, dy, dw, db (< 0: none). Shared slot 2: per-thread partial dW (threads 1..nth−1). */
+export function convBackwardWeightJob(tid: i32, nth: i32): void {
+  readGeometry();
+  const x = argp(16), dy = argp(17), dw = argp(18), hasDb = argf(19) >= 0, db = hasDb ? argp(19) : 0;
+  if (isDepthwise()) { depthwiseBackwardWeight(tid, nth, x, dy, dw, hasDb, db); return; }
+  const scratch = scratchPtr(tid);
+  const ohow = OH * OW, plane = H * W;
+  const total = OC * CKK;
+  setConvGeometry(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
+  const splitBatch = N >= nth && nth > 1;
+  let i0 = 0, i1 = N, n0 = 0, n1 = CKK;
+  let target = dw;
+  if (splitBatch) {
+    i0 = splitAt(N, tid, nth, 1); i1 = splitAt(N, tid + 1, nth, 1);
+    if (tid > 0) target = sharedPtr(2) + (<usize>(tid - 1) * total << 2);
+  } else {
+    n0 = splitAt(CKK, tid, nth, NR); n1 = splitAt(CKK, tid + 1, nth, NR);
+  }
+  if (n0 < n1) {
+    for (let g = 0; g < GROUPS; g++) {
+      setADy(dy + (<usize>(i0 * OC + g * OCG) * ohow << 2), ohow, OC * ohow, ohow);
+      setBIm2colT(x + (<usize>(i0 * C + g * CG) * plane << 2), C * plane);
+      gemmRegion(0, OCG, n0, n1, (i1 - i0) * ohow, target + (<usize>g * OCG * CKK << 2), CKK, false, scratch);
+    }
+  }
+  if (splitBatch) {
+    barrier(nth);
+    // dW += Σ partials, split by element ranges.
+    const e0 = splitAt(total, tid, nth, 16), e1 = splitAt(total, tid + 1, nth, 16);
+    for (let t = 1; t < nth; t++) {
+      const part = sharedPtr(2) + (<usize>(t - 1) * total << 2);
+      let e = e0;
+      for (; e + 4 <= e1; e += 4) {
+        const o = <usize>e << 2;
+        v128.store(dw + o, f32x4.add(v128.load(dw + o), v128.load(part + o)));
+      }
+      for (; e < e1; e++) { const o = <usize>e << 2; store<f32>(dw + o, load<f32>(dw + o) + load<f32>(part + o)); }
+    }
+  }
+  if (hasDb) {
+    const o0 = splitAt(OC, tid, nth, 1), o1 = splitAt(OC, tid + 1, nth, 1);
+    for (let o = o0; o < o1; o++) {
+      let s: f64 = 0;
+      for (let img = 0; img < N; img++) s += sumRow(dy + (<usize>(img * OC + o) * ohow << 2), ohow);
+      store<f32>(db + (<usize>o << 2), <f32>s);
+    }
+  }
+}
+
+/** Sum of len floats: f32x4 partial sums over blocks, accumulated in f64. */
+export function sumRow(p: usize, len: i32): f64 {
+  let total: f64 = 0;
+  let i = 0;
+  while (i < len) {
+    const end = imin(len, i + 1024);
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+    for (; i + 8 <= end; i += 8) {
+      a0 = f32x4.add(a0, v128.load(p + (<usize>i << 2)));
+      a1 = f32x4.add(a1, v128.load(p + (<usize>i << 2), 16));
+    }
+    let s: f32 = 0;
+    for (; i < end; i++) s += load<f32>(p + (<usize>i << 2));
+    a0 = f32x4.add(a0, a1);
+    total += <f64>f32x4.extract_lane(a0, 0) + <f64>f32x4.extract_lane(a0, 1) + <f64>f32x4.extract_lane(a0, 2)
+      + <f64>f32x4.extract_lane(a0, 3) + <f64>s;
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Depthwise (channel c of each image convolved with its own KH×KW filter).
+
+/** Output columns whose input column ox*SW + off lies in [0, W): [lo, hi). */
+@inline function oxRangeLo(off: i32): i32 { return off < 0 ? (-off + SW - 1) / SW : 0; }
+@inline function oxRangeHi(off: i32): i32 {
+  const hi = W - off <= 0 ? 0 : (W - off + SW - 1) / SW;
+  return hi < OW ? hi : OW;
+}
+
+function depthwiseForward(tid: i32, nth: i32, x: usize, w: usize, hasBias: bool, b: usize, y: usize): void {
+  const planes = N * C, plane = H * W, ohow = OH * OW, khw = KH * KW;
+  const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
+  for (let pl = p0; pl < p1; pl++) {
+    const ch = pl % C;
+    const xp = x + (<usize>pl * plane << 2), yp = y + (<usize>pl * ohow << 2), wp = w + (<usize>ch * khw << 2);
+    const bias: f32 = hasBias ? load<f32>(b + (<usize>ch << 2)) : 0;
+    for (let oy = 0; oy < OH; oy++) {
+      const yr = yp + (<usize>oy * OW << 2);
+      fillRow(yr, OW, bias);
+      for (let ky = 0; ky < KH; ky++) {
+        const iy = oy * SH - PH + ky * DH;
+        if (iy < 0 || iy >= H) continue;
+        const xr = xp + (<usize>iy * W << 2);
+        for (let kx = 0; kx < KW; kx++) {
+          const wv = load<f32>(wp + (<usize>(ky * KW + kx) << 2));
+          const off = kx * DW - PW;
+          const lo = oxRangeLo(off), hi = oxRangeHi(off);
+          let ox = lo;
+          if (SW == 1) {
+            const wvv = f32x4.splat(wv);
+            for (; ox + 4 <= hi; ox += 4) {
+              const yo = yr + (<usize>ox << 2);
+              v128.store(yo, f32x4.add(v128.load(yo), f32x4.mul(wvv, v128.load(xr + (<usize>(ox + off) << 2)))));
+            }
+          }
+          for (; ox < hi; ox++) {
+            const yo = yr + (<usize>ox << 2);
+            store<f32>(yo, load<f32>(yo) + wv * load<f32>(xr + (<usize>(ox * SW + off) << 2)));
+          }
+        }
+      }
+    }
+  }
+}
+
+function depthwiseBackwardInput(tid: i32, nth: i32, dy: usize, w: usize, dx: usize): void {
+  const planes = N * C, plane = H * W, ohow = OH * OW, khw = KH * KW;
+  const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
+  for (let pl = p0; pl < p1; pl++) {
+    const ch = pl % C;
+    const dxp = dx + (<usize>pl * plane << 2), dyp = dy + (<usize>pl * ohow << 2), wp = w + (<usize>ch * khw << 2);
+    memory.fill(dxp, 0, <usize>plane << 2);
+    for (let oy = 0; oy < OH; oy++) {
+      const dyr = dyp + (<usize>oy * OW << 2);
+      for (let ky = 0; ky < KH; ky++) {
+        const iy = oy * SH - PH + ky * DH;
+        if (iy < 0 || iy >= H) continue;
+        const dxr = dxp + (<usize>iy * W << 2);
+        for (let kx = 0; kx < KW; kx++) {
+          const wv = load<f32>(wp + (<usize>(ky * KW + kx) << 2));
+          const off = kx * DW - PW;
+          const lo = oxRangeLo(off), hi = oxRangeHi(off);
+          let ox = lo;
+          if (SW == 1) {
+            const wvv = f32x4.splat(wv);
+            for (; ox + 4 <= hi; ox += 4) {
+              const d = dxr + (<usize>(ox + off) << 2);
+              v128.store(d, f32x4.add(v128.load(d), f32x4.mul(wvv, v128.load(dyr + (<usize>ox << 2)))));
+            }
+          }
+          for (; ox < hi; ox++) {
+            const d = dxr + (<usize>(ox * SW + off) << 2);
+            store<f32>(d, load<f32>(d) + wv * load<f32>(dyr + (<usize>ox << 2)));
+          }
+        }
+      }
+    }
+  }
+}
+
+function depthwiseBackwardWeight(tid: i32, nth: i32, x: usize, dy: usize, dw: usize, hasDb: bool, db: usize): void {
+  const plane = H * W, ohow = OH * OW, khw = KH * KW;
+  const c0 = splitAt(C, tid, nth, 1), c1 = splitAt(C, tid + 1, nth, 1);
+  for (let ch = c0; ch < c1; ch++) {
+    let bsum: f64 = 0;
+    for (let tap = 0; tap < khw; tap++) {
+      const ky = tap / KW, kx = tap - ky * KW;
+      const off = kx * DW - PW;
+      const lo = oxRangeLo(off), hi = oxRangeHi(off);
+      let s: f64 = 0;
+      for (let img = 0; img < N; img++) {
+        const pl = img * C + ch;
+        const xp = x + (<usize>pl * plane << 2), dyp = dy + (<usize>pl * ohow << 2);
+        let acc = f32x4.splat(0);
+        let sacc: f32 = 0;
+        for (let oy = 0; oy < OH; oy++) {
+          const iy = oy * SH - PH + ky * DH;
+          if (iy < 0 || iy >= H) continue;
+          const xr = xp + (<usize>iy * W << 2), dyr = dyp + (<usize>oy * OW << 2);
+          let ox = lo;
+          if (SW == 1) {
+            for (; ox + 4 <= hi; ox += 4) {
+              acc = f32x4.add(acc, f32x4.mul(v128.load(dyr + (<usize>ox << 2)), v128.load(xr + (<usize>(ox + off) << 2))));
+            }
+          }
+          for (; ox < hi; ox++) sacc += load<f32>(dyr + (<usize>ox << 2)) * load<f32>(xr + (<usize>(ox * SW + off) << 2));
+        }
+        s += <f64>f32x4.extract_lane(acc, 0) + <f64>f32x4.extract_lane(acc, 1) + <f64>f32x4.extract_lane(acc, 2)
+          + <f64>f32x4.extract_lane(acc, 3) + <f64>sacc;
+      }
+      store<f32>(dw + (<usize>(ch * khw + tap) << 2), <f32>s);
+    }
+    if (hasDb) {
+      for (let img = 0; img < N; img++) bsum += sumRow(dy + (<usize>(img * C + ch) * ohow << 2), ohow);
+      store<f32>(db + (<usize>ch << 2), <f32>bsum);
+    }
+  }
+}
+
+@inline function fillRow(p: usize, len: i32, v: f32): void {
+  const vv = f32x4.splat(v);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) v128.store(p + (<usize>i << 2), vv);
+  for (; i < len; i++) store<f32>(p + (<usize>i << 2), v);
+}
+
+export { imax };

@@ -1,0 +1,156 @@
+// Max / average / adaptive-average pooling, forward and backward. Threads split the (n, c) planes; each
+// backward pass only scatters inside its own planes, so no two threads touch the same dx element.
+import { argb, argi, argp, imax, imin, splitAt } from './common';
+
+@inline function lf(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
+@inline function sf(p: usize, i: i32, v: f32): void { store<f32>(p + (<usize>i << 2), v); }
+
+let N = 0, C = 0, H = 0, W = 0, KH = 0, KW = 0, SH = 0, SW = 0, PH = 0, PW = 0, OH = 0, OW = 0;
+let INCLUDE_PAD = false;
+
+function readPool(): void {
+  N = argi(0); C = argi(1); H = argi(2); W = argi(3); KH = argi(4); KW = argi(5); SH = argi(6); SW = argi(7);
+  PH = argi(8); PW = argi(9); OH = argi(10); OW = argi(11); INCLUDE_PAD = argb(12);
+}
+
+/** Args: pool params (0–12), x, y, idx. NaN wins (the first NaN of the last row holding one, as the reference scans). */
+export function maxPoolJob(tid: i32, nth: i32): void {
+  readPool();
+  const x = argp(13), y = argp(14), idx = argp(15);
+  const planes = N * C, plane = H * W, oplane = OH * OW;
+  const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
+  for (let pl = p0; pl < p1; pl++) {
+    const xp = x + (<usize>pl * plane << 2), yp = y + (<usize>pl * oplane << 2), ip = idx + (<usize>pl * oplane << 2);
+    for (let oy = 0; oy < OH; oy++) {
+      const y0 = oy * SH - PH;
+      const ky0 = imax(0, -y0), ky1 = imin(KH, H - y0);
+      for (let ox = 0; ox < OW; ox++) {
+        const x0 = ox * SW - PW;
+        const kx0 = imax(0, -x0), kx1 = imin(KW, W - x0);
+        let best: f32 = -Infinity;
+        let bestAt = -1;
+        for (let ky = ky0; ky < ky1; ky++) {
+          const row = (y0 + ky) * W;
+          for (let kx = kx0; kx < kx1; kx++) {
+            const at = row + x0 + kx;
+            const v = lf(xp, at);
+            if (v > best || v != v || bestAt < 0) {
+              best = v; bestAt = at;
+              if (v != v) break;
+            }
+          }
+        }
+        const o = oy * OW + ox;
+        sf(yp, o, best);
+        store<i32>(ip + (<usize>o << 2), bestAt);
+      }
+    }
+  }
+}
+
+/** Args: pool params, dy, idx, dx. */
+export function maxPoolBackwardJob(tid: i32, nth: i32): void {
+  readPool();
+  const dy = argp(13), idx = argp(14), dx = argp(15);
+  const planes = N * C, plane = H * W, oplane = OH * OW;
+  const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
+  for (let pl = p0; pl < p1; pl++) {
+    const dxp = dx + (<usize>pl * plane << 2), dyp = dy + (<usize>pl * oplane << 2), ip = idx + (<usize>pl * oplane << 2);
+    memory.fill(dxp, 0, <usize>plane << 2);
+    for (let o = 0; o < oplane; o++) {
+      const at = load<i32>(ip + (<usize>o << 2));
+      if (at >= 0) sf(dxp, at, lf(dxp, at) + lf(dyp, o));
+    }
+  }
+}
+
+/** Window of output (oy, ox) clipped to the input, and PyTorch's divisor. Returns the divisor; sets the bounds. */
+let wy0 = 0, wy1 = 0, wx0 = 0, wx1 = 0;
+@inline function avgWindow(oy: i32, ox: i32): i32 {
+  let y0 = oy * SH - PH, x0 = ox * SW - PW;
+  let y1 = imin(y0 + KH, H + PH), x1 = imin(x0 + KW, W + PW);
+  const padded = (y1 - y0) * (x1 - x0);
+  y0 = imax(y0, 0); x0 = imax(x0, 0); y1 = imin(y1, H); x1 = imin(x1, W);
+  wy0 = y0; wy1 = y1; wx0 = x0; wx1 = x1;
+  return INCLUDE_PAD ? padded : imax(0, y1 - y0) * imax(0, x1 - x0);
+}
+
+/** Args: pool params, x, y. */
+export function avgPoolJob(tid: i32, nth: i32): void {
+  readPool();
+  const x = argp(13), y = argp(14);
+  const planes = N * C, plane = H * W, oplane = OH * OW;
+  const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
+  for (let pl = p0; pl < p1; pl++) {
+    const xp = x + (<usize>pl * plane << 2), yp = y + (<usize>pl * oplane << 2);
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const div = avgWindow(oy, ox);
+        let acc: f64 = 0;
+        for (let iy = wy0; iy < wy1; iy++) for (let ix = wx0; ix < wx1; ix++) acc += <f64>lf(xp, iy * W + ix);
+        sf(yp, oy * OW + ox, <f32>(acc / <f64>div));
+      }
+    }
+  }
+}
+
+/** Args: pool params, dy, dx. */
+export function avgPoolBackwardJob(tid: i32, nth: i32): void {
+  readPool();
+  const dy = argp(13), dx = argp(14);
+  const planes = N * C, plane = H * W, oplane = OH * OW;
+  const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
+  for (let pl = p0; pl < p1; pl++) {
+    const dxp = dx + (<usize>pl * plane << 2), dyp = dy + (<usize>pl * oplane << 2);
+    memory.fill(dxp, 0, <usize>plane << 2);
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const div = avgWindow(oy, ox);
+        const g = <f32>(<f64>lf(dyp, oy * OW + ox) / <f64>div);
+        for (let iy = wy0; iy < wy1; iy++) {
+          for (let ix = wx0; ix < wx1; ix++) { const at = iy * W + ix; sf(dxp, at, lf(dxp, at) + g); }
+        }
+      }
+    }
+  }
+}
+
+/** Args: n, c, h, w, oh, ow, x, y. Window [⌊i·h/oh⌋, ⌈(i+1)·h/oh⌉). */
+export function adaptiveAvgPoolJob(tid: i32, nth: i32): void {
+  const n = argi(0), c = argi(1), h = argi(2), w = argi(3), oh = argi(4), ow = argi(5), x = argp(6), y = argp(7);
+  const planes = n * c, plane = h * w, oplane = oh * ow;
+  const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
+  for (let pl = p0; pl < p1; pl++) {
+    const xp = x + (<usize>pl * plane << 2), yp = y + (<usize>pl * oplane << 2);
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = oy * h / oh, y1 = ((oy + 1) * h + oh - 1) / oh;
+      for (let ox = 0; ox < ow; ox++) {
+        const x0 = ox * w / ow, x1 = ((ox + 1) * w + ow - 1) / ow;
+        let acc: f64 = 0;
+        for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) acc += <f64>lf(xp, iy * w + ix);
+        sf(yp, oy * ow + ox, <f32>(acc / <f64>((y1 - y0) * (x1 - x0))));
+      }
+    }
+  }
+}
+
+/** Args: n, c, h, w, oh, ow, dy, dx. */
+export function adaptiveAvgPoolBackwardJob(tid: i32, nth: i32): void {
+  const n = argi(0), c = argi(1), h = argi(2), w = argi(3), oh = argi(4), ow = argi(5), dy = argp(6), dx = argp(7);
+  const planes = n * c, plane = h * w, oplane = oh * ow;
+  const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
+  for (let pl = p0; pl < p1; pl++) {
+    const dxp = dx + (<usize>pl * plane << 2), dyp = dy + (<usize>pl * oplane << 2);
+    memory.fill(dxp, 0, <usize>plane << 2);
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = oy * h / oh, y1 = ((oy + 1) * h + oh - 1) / oh;
+      for (let ox = 0; ox < ow; ox++) {
+        const x0 = ox * w / ow, x1 = ((ox + 1) * w + ow - 1) / ow;
+        const g = <f32>(<f64>lf(dyp, oy * ow + ox) / <f64>((y1 - y0) * (x1 - x0)));
+        for (let iy = y0; iy < y1; iy++) {
+          for (let ix = x0; ix < x1; ix++) { const at = iy * w + ix; sf(dxp, at, lf(dxp, at) + g); }
+        }
+      }
+    }
+  }
+}
