@@ -19,9 +19,11 @@ export function encodeSafetensors(tensors: Map<string, NamedArray>, metadata: Re
     header[name] = { dtype: t.data instanceof Int32Array ? 'I32' : 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8); // keeps the data 8-byte aligned, as the reference writer does
-  const headerBytes = new TextEncoder().encode(json);
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  // Pad the UTF-8 bytes (not the UTF-16 string length: metadata may hold non-ASCII class names) with spaces so
+  // that the data starts 8-byte aligned, as the reference writer does.
+  const headerBytes = new Uint8Array(json.length + ((8 - (json.length % 8)) % 8)).fill(0x20);
+  headerBytes.set(json);
   const out = new Uint8Array(8 + headerBytes.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);
@@ -44,18 +46,29 @@ export function decodeSafetensors(buf: Uint8Array, fileName: string): { tensors:
   } catch {
     throw new Error(`${fileName}: corrupt safetensors header`);
   }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new Error(`${fileName}: corrupt safetensors header (not a JSON object)`);
   const dataStart = 8 + headerLength;
   const tensors = new Map<string, NamedArray>();
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') { metadata = entry as Record<string, string>; continue; }
-    const { dtype, shape, data_offsets: [begin, end] } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+    if (typeof dtype !== 'string' || !Array.isArray(shape) || !shape.every(isCount) || !Array.isArray(offsets)
+      || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
+      throw new Error(`${fileName}: corrupt safetensors header: bad entry for tensor ${name}`);
+    }
+    const [begin, end] = offsets as [number, number];
     if (dataStart + end > buf.length) {
       throw new Error(`${fileName}: truncated: tensor ${name} needs bytes up to ${dataStart + end}, file has ${buf.length}`);
     }
     // A copy: Buffer.slice would be a view into a shared pool, and the typed arrays below need offset 0.
     const bytes = Uint8Array.prototype.slice.call(buf, dataStart + begin, dataStart + end);
     if (dtype !== 'F32' && dtype !== 'I32') throw new Error(`${fileName}: tensor ${name} has unsupported dtype ${dtype}`);
+    const count = shape.reduce((a: number, b: number) => a * b, 1);
+    if (end - begin !== 4 * count) {
+      throw new Error(`${fileName}: corrupt safetensors header: tensor ${name} of shape [${shape.join(', ')}] needs ${4 * count} bytes, its data_offsets span ${end - begin}`);
+    }
     const data = dtype === 'F32' ? new Float32Array(bytes.buffer, 0, (end - begin) / 4) : new Int32Array(bytes.buffer, 0, (end - begin) / 4);
     tensors.set(name, { shape, data });
   }

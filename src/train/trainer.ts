@@ -151,9 +151,10 @@ export function train(config: TrainConfig, data: TrainData, runDir: string, opts
     saveCheckpoint(lastPath, model, { ...meta, trainer: state }, optimizer);
   };
 
-  let stoppedEarly = false;
+  // A run that already stopped early stays stopped when resumed (unless resumed with a larger patience).
+  let stoppedEarly = config.patience > 0 && state.epoch > 0 && state.sinceBest >= config.patience;
   model.train();
-  for (let epoch = state.epoch + 1; epoch <= config.epochs; epoch++) {
+  for (let epoch = state.epoch + 1; !stoppedEarly && epoch <= config.epochs; epoch++) {
     const lossFn = lossForEpoch(config.loss, counts, epoch);
     const batches = loader.numBatches;
     cb.onEpochStart?.(epoch, batches);
