@@ -1,36 +1,113 @@
-// The GEMM job: splits batched C across threads and runs the blocked driver.
-import { argb, argi, argp, imin, scratchPtr, splitAt } from './common';
-import { gemmRegion, MR, NR, setAMatrix, setBMatrix } from './gemm';
+// The GEMM job. Batched products of many small matrices run one product per chunk. Otherwise each product is
+// processed in column blocks: a packing phase (all threads pack the block's B panels into one shared buffer),
+// then a compute phase over C tiles (each packs its own rows of A). No packing work is duplicated.
+import { argb, argi, argp, chunkDone, claim, chunkStart, imin, scratchPtr, sharedPtr, waitDone } from './common';
+import { gemmRegion, KC, macroKernel, MC, MR, NC, NR, packA, packB, setAMatrix, setBMatrix } from './gemm';
 
-/** Args: transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, batch, strideA, strideB, strideC. */
-export function gemmJob(tid: i32, nth: i32): void {
-  const transA = argb(0), transB = argb(1);
-  const m = argi(2), n = argi(3), k = argi(4);
-  const a = argp(5), lda = argi(6), b = argp(7), ldb = argi(8), c = argp(9), ldc = argi(10);
-  const acc = argb(11);
-  const batch = argi(12);
-  const sa = <usize>argi(13) << 2, sb = <usize>argi(14) << 2, sc = <usize>argi(15) << 2;
-  const scratch = scratchPtr(tid);
-  if (nth > 1 && batch >= nth && sc != 0 && (batch % nth == 0 || batch >= 4 * nth)) {
-    // Whole products per thread.
-    const b0 = splitAt(batch, tid, nth, 1), b1 = splitAt(batch, tid + 1, nth, 1);
-    for (let bi = b0; bi < b1; bi++) {
-      setAMatrix(a + <usize>bi * sa, lda, transA);
-      setBMatrix(b + <usize>bi * sb, ldb, transB);
-      gemmRegion(0, m, 0, n, k, c + <usize>bi * sc, ldc, acc, scratch);
-    }
-    return;
-  }
-  // Split each product's C: along M (each thread packs its own rows of A) or along N.
-  let m0 = 0, m1 = m, n0 = 0, n1 = n;
-  if (m >= n) { m0 = splitAt(m, tid, nth, MR); m1 = splitAt(m, tid + 1, nth, MR); }
-  else { n0 = splitAt(n, tid, nth, NR); n1 = splitAt(n, tid + 1, nth, NR); }
-  if (m0 >= m1 || n0 >= n1) return;
-  for (let bi = 0; bi < batch; bi++) {
-    setAMatrix(a + <usize>bi * sa, lda, transA);
-    setBMatrix(b + <usize>bi * sb, ldb, transB);
-    gemmRegion(m0, m1, n0, n1, k, c + <usize>bi * sc, ldc, acc, scratch);
-  }
+/** Packed-B buffer limit per column block, in floats. */
+const B_BLOCK_FLOATS: i32 = 1 << 21;
+
+let transA = false, transB = false, M = 0, N = 0, K = 0, lda = 0, ldb = 0, ldc = 0, acc = false, batch = 0;
+let A: usize = 0, B: usize = 0, Cp: usize = 0, SA: usize = 0, SB: usize = 0, SC: usize = 0;
+// Tiled plan.
+let ncb = 0, nblocks = 0, kBlocks = 0, pgroups = 0, mt = 0, nt = 0, unitChunks = 0, packChunks = 0;
+
+function readGemm(): void {
+  transA = argb(0); transB = argb(1);
+  M = argi(2); N = argi(3); K = argi(4);
+  A = argp(5); lda = argi(6); B = argp(7); ldb = argi(8); Cp = argp(9); ldc = argi(10);
+  acc = argb(11);
+  batch = argi(12);
+  SA = <usize>argi(13) << 2; SB = <usize>argi(14) << 2; SC = <usize>argi(15) << 2;
 }
 
-export { imin };
+/** Whole products per chunk: independent outputs and enough of them, one thread, or nothing to multiply. */
+function batchMode(nth: i32): bool {
+  if (K <= 0 || nth <= 1) return true;
+  if (batch <= 1) return false;
+  return SC != 0 && (batch % nth == 0 || batch >= 4 * nth);
+}
+
+function plan(nth: i32): void {
+  ncb = N;
+  if (<i64>K * N > <i64>B_BLOCK_FLOATS) {
+    ncb = imin(N, (B_BLOCK_FLOATS / imin(K, B_BLOCK_FLOATS / NR)) / NR * NR);
+    if (ncb < NR) ncb = NR;
+  }
+  nblocks = (N + ncb - 1) / ncb;
+  kBlocks = (K + KC - 1) / KC;
+  const panels = (ncb + NR - 1) / NR;
+  pgroups = nth <= 1 ? 1 : imin(panels, 2 * nth);
+  mt = (M + MC - 1) / MC;
+  nt = 1;
+  if (nth > 1 && mt < 3 * nth) nt = imin(panels, (3 * nth + mt - 1) / mt);
+  packChunks = kBlocks * pgroups;
+  unitChunks = packChunks + mt * nt;
+}
+
+/** Bytes of shared packed-B workspace the current GEMM needs on nth threads. */
+export function gemmWorkspace(nth: i32): i32 {
+  readGemm();
+  if (batchMode(nth)) return 0;
+  plan(nth);
+  return <i32>((<i64>K * ((ncb + NR - 1) / NR * NR)) << 2);
+}
+
+/** Args: transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, batch, strideA, strideB, strideC. */
+export function gemmJob(tid: i32, nth: i32): i32 {
+  readGemm();
+  const scratch = scratchPtr(tid);
+  if (batchMode(nth)) {
+    const total = batch;
+    for (let bi = claim(total); bi >= 0; bi = claim(total)) {
+      setAMatrix(A + <usize>bi * SA, lda, transA);
+      setBMatrix(B + <usize>bi * SB, ldb, transB);
+      gemmRegion(0, M, 0, N, K, Cp + <usize>bi * SC, ldc, acc, scratch);
+      chunkDone();
+    }
+    return total;
+  }
+  plan(nth);
+  const bp = sharedPtr(0);
+  const ncbPad = (ncb + NR - 1) / NR * NR;
+  const ap = scratch, tile = scratch + (<usize>(MC * KC + KC * NC) << 2), tmp = tile + 128;
+  const total = batch * nblocks * unitChunks;
+  for (let c = claim(total); c >= 0; c = claim(total)) {
+    const u = c / unitChunks, r = c - u * unitChunks;
+    const bi = u / nblocks, blk = u - bi * nblocks;
+    const j0 = blk * ncb, ncols = imin(ncb, N - j0);
+    const panels = (ncols + NR - 1) / NR;
+    setAMatrix(A + <usize>bi * SA, lda, transA);
+    setBMatrix(B + <usize>bi * SB, ldb, transB);
+    if (r < packChunks) {
+      // The previous unit's tiles read the buffer this unit overwrites.
+      waitDone(u * unitChunks);
+      const kb = r / pgroups, grp = r - kb * pgroups;
+      const pc = kb * KC, kc = imin(KC, K - pc);
+      const q0 = chunkStart(panels, grp, pgroups, 1), q1 = chunkStart(panels, grp + 1, pgroups, 1);
+      if (q1 > q0) {
+        const cols = imin(q1 * NR, ncols) - q0 * NR;
+        packB(pc, kc, j0 + q0 * NR, cols, bp + ((<usize>pc * ncbPad + <usize>q0 * NR * kc) << 2), tmp);
+      }
+    } else {
+      waitDone(u * unitChunks + packChunks);
+      const t = r - packChunks;
+      const rt = t / nt, ct = t - rt * nt;
+      const m0 = rt * MC, m1 = imin(M, m0 + MC);
+      const q0 = chunkStart(panels, ct, nt, 1), q1 = chunkStart(panels, ct + 1, nt, 1);
+      if (q1 > q0) {
+        const n0 = q0 * NR, cols = imin(q1 * NR, ncols) - n0;
+        const c0 = Cp + <usize>bi * SC + ((<usize>m0 * ldc + j0 + n0) << 2);
+        for (let pc = 0; pc < K; pc += KC) {
+          const kc = imin(KC, K - pc);
+          packA(m0, m1 - m0, pc, kc, ap);
+          macroKernel(ap, bp + ((<usize>pc * ncbPad + <usize>n0 * kc) << 2), m1 - m0, cols, kc, c0, ldc, acc || pc > 0, tile);
+        }
+      }
+    }
+    chunkDone();
+  }
+  return total;
+}
+
+export { MR };

@@ -1,9 +1,15 @@
-// Shared helpers: argument slots, work splitting and the cross-thread barrier.
-import { ARGS, BAR_COUNT, BAR_GEN, SCRATCH_TABLE, SHARED_TABLE } from '../src/engine/backends/wasm-abi';
+// Shared helpers: argument slots, scratch tables and the chunk work queue.
+//
+// Every job is split into chunks that the participating threads claim dynamically, so a job never waits for a
+// thread the OS has not scheduled yet: whoever runs takes the next chunk. Kernels with dependent steps order their
+// chunks in phases; a thread about to start a chunk of a later phase first waits until every chunk before that
+// phase is done (all of them have been claimed already, by threads that are running them).
+import { ARGS, CTRL_DONE, CTRL_WQ, SCRATCH_TABLE, SHARED_TABLE } from '../src/engine/backends/wasm-abi';
 
-/** Byte address of the calling backend's control block (set by run() on every thread). */
+/** Byte address of the calling backend's control block and the sequence number of the job being run. */
 export let ctrlBase: usize = 0;
-export function setCtrlBase(base: usize): void { ctrlBase = base; }
+export let jobSeq: i32 = 0;
+export function setJob(base: usize, seq: i32): void { ctrlBase = base; jobSeq = seq; }
 
 /** Argument slot i as a float64. */
 @inline export function argf(i: i32): f64 {
@@ -26,41 +32,78 @@ export function setCtrlBase(base: usize): void { ctrlBase = base; }
 @inline export function scratchPtr(tid: i32): usize {
   return load<u32>(ctrlBase + <usize>SCRATCH_TABLE + (<usize>tid << 3));
 }
-@inline export function scratchBytes(tid: i32): usize {
-  return load<u32>(ctrlBase + <usize>SCRATCH_TABLE + (<usize>tid << 3) + 4);
-}
 /** A buffer shared by all threads for the current call (byte pointer), set up by TypeScript. */
 @inline export function sharedPtr(i: i32): usize {
   return load<u32>(ctrlBase + <usize>SHARED_TABLE + (<usize>i << 2));
 }
 
-/** Start of thread tid's share of [0, total) split into nth parts, rounded to multiples of `align`. */
-@inline export function splitAt(total: i32, tid: i32, nth: i32, align: i32): i32 {
-  if (tid >= nth) return total;
+/** Claims the next chunk of the current job: its index, or −1 when none is left (or the job is over). */
+export function claim(total: i32): i32 {
+  const w = ctrlBase + <usize>CTRL_WQ;
+  if (ASC_FEATURE_THREADS) {
+    for (;;) {
+      const cur = atomic.load<i64>(w);
+      if (<i32>(cur >>> 32) != jobSeq) return -1;
+      const idx = <i32>cur;
+      if (idx >= total) return -1;
+      if (atomic.cmpxchg<i64>(w, cur, cur + 1) == cur) return idx;
+    }
+  } else {
+    const cur = load<i64>(w);
+    const idx = <i32>cur;
+    if (<i32>(cur >>> 32) != jobSeq || idx >= total) return -1;
+    store<i64>(w, cur + 1);
+    return idx;
+  }
+  return -1;
+}
+
+/** Marks one claimed chunk finished. */
+export function chunkDone(): void {
+  const d = ctrlBase + <usize>CTRL_DONE;
+  if (ASC_FEATURE_THREADS) {
+    atomic.add<i32>(d, 1);
+    atomic.notify(d);
+  } else {
+    store<i32>(d, load<i32>(d) + 1);
+  }
+}
+
+const SPIN: i32 = 4000;
+
+/** Waits until at least n chunks of the current job are done (the chunks before a phase boundary). */
+export function waitDone(n: i32): void {
+  if (ASC_FEATURE_THREADS) {
+    const d = ctrlBase + <usize>CTRL_DONE;
+    let spins = 0;
+    for (;;) {
+      const cur = atomic.load<i32>(d);
+      if (cur >= n) return;
+      if (++spins > SPIN) memory.atomic.wait32(d, cur, 1000000); // 1 ms cap: chunkDone notifies anyway
+    }
+  }
+}
+
+/** Chunks of about `target` units for `total` units on nth threads: at least 4 per thread when there is work. */
+@inline export function chunkCount(total: i32, nth: i32, minUnits: i32): i32 {
+  if (nth <= 1 || total <= minUnits) return total > 0 ? 1 : 0;
+  let n = nth * 4;
+  const cap = total / minUnits;
+  if (n > cap) n = cap;
+  return n < 1 ? 1 : n;
+}
+
+/** Start of chunk c of `count` chunks over [0, total), rounded down to a multiple of `align`. */
+@inline export function chunkStart(total: i32, c: i32, count: i32, align: i32): i32 {
+  if (c >= count) return total;
   const units = (total + align - 1) / align;
-  const at = <i32>((<i64>units * tid) / nth) * align;
+  const at = <i32>((<i64>units * c) / count) * align;
   return at < total ? at : total;
 }
 
-/** Spins before sleeping in the barrier. */
-const SPIN: i32 = 20000;
-
-/** All `nth` threads of the current job meet here. A no-op on one thread and in the single-threaded build. */
-export function barrier(nth: i32): void {
-  if (nth <= 1) return;
-  if (ASC_FEATURE_THREADS) {
-    const gen = atomic.load<i32>(ctrlBase + <usize>BAR_GEN);
-    if (atomic.add<i32>(ctrlBase + <usize>BAR_COUNT, 1) == nth - 1) {
-      atomic.store<i32>(ctrlBase + <usize>BAR_COUNT, 0);
-      atomic.add<i32>(ctrlBase + <usize>BAR_GEN, 1);
-      atomic.notify(ctrlBase + <usize>BAR_GEN);
-    } else {
-      let spins = 0;
-      while (atomic.load<i32>(ctrlBase + <usize>BAR_GEN) == gen) {
-        if (++spins > SPIN) memory.atomic.wait32(ctrlBase + <usize>BAR_GEN, gen, -1);
-      }
-    }
-  }
+/** Start of part `part` of [0, total) split into `parts` parts, rounded to multiples of `align`. */
+@inline export function splitAt(total: i32, part: i32, parts: i32, align: i32): i32 {
+  return chunkStart(total, part, parts, align);
 }
 
 @inline export function imin(a: i32, b: i32): i32 { return a < b ? a : b; }

@@ -5,13 +5,14 @@
 //   input grad:    stride 1: a forward convolution of dY with the flipped, transposed weights;
 //                  otherwise col = W_gᵀ · dY_img,g into a per-thread buffer, then col2im.
 //   weight grad:   dW_g [ocg × cg·KH·KW] = Σ_img dY_img,g · im2col(X_img,g)ᵀ, K running over (image, pixel).
-// The weights are packed once per call into a shared buffer (threads pack disjoint panels, then meet at a
-// barrier). Threads split the batch; with fewer images than threads they split the output rows instead.
+// Each job is a chunk list in two phases: first the threads pack the weights (or dY) into a shared buffer, k-block
+// by k-block; then each chunk computes one image and group (or a band of output rows when the batch is smaller
+// than the thread count; for the weight gradient, a band of dW columns over the whole batch).
 // Depthwise convolutions (one input and one output channel per group) use direct SIMD loops.
-import { argf, argi, argp, barrier, imax, imin, scratchPtr, sharedPtr, splitAt } from './common';
+import { argf, argi, argp, chunkCount, chunkDone, chunkStart, claim, imax, imin, scratchPtr, sharedPtr, waitDone } from './common';
 import {
-  gemmRegion, MR, NR, prepackA, setADy, setAFlipped, setAMatrix, setAPacked, setBIm2col, setBIm2colT, setBMatrix,
-  setConvGeometry,
+  gemmRegion, KC, MR, NR, prepackABlock, setADy, setAFlipped, setAMatrix, setAPacked, setBIm2col, setBIm2colT,
+  setBMatrix, setConvGeometry,
 } from './gemm';
 
 // Geometry (thread-local copies of the argument slots).
@@ -42,45 +43,57 @@ export function convWorkspace(kind: i32, slot: i32, nth: i32): i32 {
     if (slot == 1) return imin(N, nth) * roundUp(CKK * ohow, 16) * 4;
     return 0;
   }
-  if (slot == 2 && N >= nth && nth > 1) return (nth - 1) * OC * CKK * 4;
-  return 0;
+  // Weight grad: dY packed as the A operand, all images, per group.
+  return slot == 0 ? GROUPS * roundUp(OCG, MR) * N * ohow * 4 : 0;
+}
+
+/** Row bands per image: 1 when the batch alone gives every thread enough chunks. */
+function rowBands(rows: i32, nth: i32): i32 {
+  if (nth <= 1 || N >= 2 * nth) return 1;
+  return imax(1, imin((rows + MR - 1) / MR, (2 * nth + N - 1) / N));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Forward.
 
 /** Args: geometry (0–15), x, w, b (< 0: none), y. Shared slot 0: packed weights. */
-export function convForwardJob(tid: i32, nth: i32): void {
+export function convForwardJob(tid: i32, nth: i32): i32 {
   readGeometry();
   const x = argp(16), w = argp(17), hasBias = argf(18) >= 0, b = hasBias ? argp(18) : 0, y = argp(19);
-  if (isDepthwise()) { depthwiseForward(tid, nth, x, w, hasBias, b, y); return; }
+  if (isDepthwise()) return depthwiseForward(nth, x, w, hasBias, b, y);
   const scratch = scratchPtr(tid);
   const mpad = roundUp(OCG, MR), ohow = OH * OW, plane = H * W;
   const wp = sharedPtr(0);
   const gstride = <usize>mpad * CKK << 2;
-  for (let g = 0; g < GROUPS; g++) {
-    setAMatrix(w + (<usize>g * OCG * CKK << 2), CKK, false);
-    prepackA(OCG, CKK, wp + <usize>g * gstride, tid, nth);
-  }
-  barrier(nth);
-  let i0 = 0, i1 = N, m0 = 0, m1 = OCG;
-  if (N >= nth) { i0 = splitAt(N, tid, nth, 1); i1 = splitAt(N, tid + 1, nth, 1); }
-  else { m0 = splitAt(OCG, tid, nth, MR); m1 = splitAt(OCG, tid + 1, nth, MR); }
-  if (m0 >= m1) return;
+  const kBlocks = (CKK + KC - 1) / KC;
+  const P = GROUPS * kBlocks, rb = rowBands(OCG, nth);
+  const total = P + N * GROUPS * rb;
   setConvGeometry(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
-  for (let img = i0; img < i1; img++) {
-    for (let g = 0; g < GROUPS; g++) {
-      setAPacked(wp + <usize>g * gstride, mpad);
-      const xs = x + (<usize>(img * C + g * CG) * plane << 2);
-      if (isPointwise()) setBMatrix(xs, plane, false);
-      else setBIm2col(xs);
-      const yc = y + (<usize>(img * OC + g * OCG) * ohow << 2);
-      gemmRegion(m0, m1, 0, ohow, CKK, yc, ohow, false, scratch);
-      if (hasBias) {
-        for (let o = m0; o < m1; o++) addConst(yc + (<usize>o * ohow << 2), ohow, load<f32>(b + (<usize>(g * OCG + o) << 2)));
+  for (let c = claim(total); c >= 0; c = claim(total)) {
+    if (c < P) {
+      const g = c / kBlocks, pc = (c - g * kBlocks) * KC;
+      setAMatrix(w + (<usize>g * OCG * CKK << 2), CKK, false);
+      prepackABlock(OCG, pc, imin(KC, CKK - pc), wp + <usize>g * gstride);
+    } else {
+      waitDone(P);
+      const t = c - P;
+      const img = t / (GROUPS * rb), r0 = t - img * GROUPS * rb, g = r0 / rb, band = r0 - g * rb;
+      const m0 = chunkStart(OCG, band, rb, MR), m1 = chunkStart(OCG, band + 1, rb, MR);
+      if (m1 > m0) {
+        setAPacked(wp + <usize>g * gstride, mpad);
+        const xs = x + (<usize>(img * C + g * CG) * plane << 2);
+        if (isPointwise()) setBMatrix(xs, plane, false);
+        else setBIm2col(xs);
+        const yc = y + (<usize>(img * OC + g * OCG) * ohow << 2);
+        gemmRegion(m0, m1, 0, ohow, CKK, yc, ohow, false, scratch);
+        if (hasBias) {
+          for (let o = m0; o < m1; o++) addConst(yc + (<usize>o * ohow << 2), ohow, load<f32>(b + (<usize>(g * OCG + o) << 2)));
+        }
       }
     }
+    chunkDone();
   }
+  return total;
 }
 
 @inline function addConst(p: usize, len: i32, v: f32): void {
@@ -94,10 +107,10 @@ export function convForwardJob(tid: i32, nth: i32): void {
 // Input gradient.
 
 /** Args: geometry, dy, w, dx. Shared slots: 0 packed weights, 1 per-thread col buffers (strided path). */
-export function convBackwardInputJob(tid: i32, nth: i32): void {
+export function convBackwardInputJob(tid: i32, nth: i32): i32 {
   readGeometry();
   const dy = argp(16), w = argp(17), dx = argp(18);
-  if (isDepthwise()) { depthwiseBackwardInput(tid, nth, dy, w, dx); return; }
+  if (isDepthwise()) return depthwiseBackwardInput(nth, dy, w, dx);
   const scratch = scratchPtr(tid);
   const ohow = OH * OW, plane = H * W;
   const wp = sharedPtr(0);
@@ -105,49 +118,58 @@ export function convBackwardInputJob(tid: i32, nth: i32): void {
     // dX_img,g [cg × H·W] = flip(W_g)ᵀ [cg × ocg·KH·KW] · im2col'(dY_img,g).
     const kk = OCG * KH * KW, mpad = roundUp(CG, MR);
     const gstride = <usize>mpad * kk << 2;
+    const kBlocks = (kk + KC - 1) / KC;
+    const P = GROUPS * kBlocks, rb = rowBands(CG, nth);
+    const total = P + N * GROUPS * rb;
     setConvGeometry(OH, OW, KH, KW, 1, 1, DH * (KH - 1) - PH, DW * (KW - 1) - PW, DH, DW, H, W);
-    for (let g = 0; g < GROUPS; g++) {
-      setAFlipped(w + (<usize>g * OCG * CKK << 2), CG);
-      prepackA(CG, kk, wp + <usize>g * gstride, tid, nth);
-    }
-    barrier(nth);
-    let i0 = 0, i1 = N, m0 = 0, m1 = CG;
-    if (N >= nth) { i0 = splitAt(N, tid, nth, 1); i1 = splitAt(N, tid + 1, nth, 1); }
-    else { m0 = splitAt(CG, tid, nth, MR); m1 = splitAt(CG, tid + 1, nth, MR); }
-    if (m0 >= m1) return;
-    for (let img = i0; img < i1; img++) {
-      for (let g = 0; g < GROUPS; g++) {
-        setAPacked(wp + <usize>g * gstride, mpad);
-        const ds = dy + (<usize>(img * OC + g * OCG) * ohow << 2);
-        if (isPointwise()) setBMatrix(ds, ohow, false);
-        else setBIm2col(ds);
-        gemmRegion(m0, m1, 0, plane, kk, dx + (<usize>(img * C + g * CG) * plane << 2), plane, false, scratch);
+    for (let c = claim(total); c >= 0; c = claim(total)) {
+      if (c < P) {
+        const g = c / kBlocks, pc = (c - g * kBlocks) * KC;
+        setAFlipped(w + (<usize>g * OCG * CKK << 2), CG);
+        prepackABlock(CG, pc, imin(KC, kk - pc), wp + <usize>g * gstride);
+      } else {
+        waitDone(P);
+        const t = c - P;
+        const img = t / (GROUPS * rb), r0 = t - img * GROUPS * rb, g = r0 / rb, band = r0 - g * rb;
+        const m0 = chunkStart(CG, band, rb, MR), m1 = chunkStart(CG, band + 1, rb, MR);
+        if (m1 > m0) {
+          setAPacked(wp + <usize>g * gstride, mpad);
+          const ds = dy + (<usize>(img * OC + g * OCG) * ohow << 2);
+          if (isPointwise()) setBMatrix(ds, ohow, false);
+          else setBIm2col(ds);
+          gemmRegion(m0, m1, 0, plane, kk, dx + (<usize>(img * C + g * CG) * plane << 2), plane, false, scratch);
+        }
       }
+      chunkDone();
     }
-    return;
+    return total;
   }
   // Strided: col [CKK × OH·OW] = W_gᵀ · dY_img,g, then scatter-add into dX.
   const mpad = roundUp(CKK, MR);
   const gstride = <usize>mpad * OCG << 2;
-  for (let g = 0; g < GROUPS; g++) {
-    setAMatrix(w + (<usize>g * OCG * CKK << 2), CKK, true);
-    prepackA(CKK, OCG, wp + <usize>g * gstride, tid, nth);
-  }
-  barrier(nth);
-  const used = imin(N, nth);
-  if (tid >= used) return;
-  const i0 = splitAt(N, tid, used, 1), i1 = splitAt(N, tid + 1, used, 1);
+  const kBlocks = (OCG + KC - 1) / KC;
+  const P = GROUPS * kBlocks;
+  const total = P + N * GROUPS;
   const col = sharedPtr(1) + (<usize>tid * roundUp(CKK * ohow, 16) << 2);
-  for (let img = i0; img < i1; img++) {
-    const dxi = dx + (<usize>img * C * plane << 2);
-    memory.fill(dxi, 0, <usize>C * plane << 2);
-    for (let g = 0; g < GROUPS; g++) {
+  for (let c = claim(total); c >= 0; c = claim(total)) {
+    if (c < P) {
+      const g = c / kBlocks, pc = (c - g * kBlocks) * KC;
+      setAMatrix(w + (<usize>g * OCG * CKK << 2), CKK, true);
+      prepackABlock(CKK, pc, imin(KC, OCG - pc), wp + <usize>g * gstride);
+    } else {
+      waitDone(P);
+      const t = c - P;
+      const img = t / GROUPS, g = t - img * GROUPS;
+      const dxg = dx + (<usize>(img * C + g * CG) * plane << 2);
+      memory.fill(dxg, 0, <usize>CG * plane << 2);
       setAPacked(wp + <usize>g * gstride, mpad);
       setBMatrix(dy + (<usize>(img * OC + g * OCG) * ohow << 2), ohow, false);
       gemmRegion(0, CKK, 0, ohow, OCG, col, ohow, false, scratch);
-      col2im(col, dxi + (<usize>g * CG * plane << 2));
+      col2im(col, dxg);
     }
+    chunkDone();
   }
+  return total;
 }
 
 /** dX (one image, one group's channels) += col2im(col). */
@@ -181,53 +203,54 @@ function col2im(col: usize, dxg: usize): void {
 // ---------------------------------------------------------------------------------------------------------------
 // Weight gradient.
 
-/** Args: geometry, x, dy, dw, db (< 0: none). Shared slot 2: per-thread partial dW (threads 1..nth−1). */
-export function convBackwardWeightJob(tid: i32, nth: i32): void {
+/**
+ * Args: geometry, x, dy, dw, db (< 0: none). Shared slot 0: dY packed as A (all images). Phase 1 packs dY and
+ * sums db; phase 2 computes bands of dW columns over the whole batch, so each dW element is reduced by one chunk
+ * in a fixed order (the result does not depend on the thread count).
+ */
+export function convBackwardWeightJob(tid: i32, nth: i32): i32 {
   readGeometry();
   const x = argp(16), dy = argp(17), dw = argp(18), hasDb = argf(19) >= 0, db = hasDb ? argp(19) : 0;
-  if (isDepthwise()) { depthwiseBackwardWeight(tid, nth, x, dy, dw, hasDb, db); return; }
+  if (isDepthwise()) return depthwiseBackwardWeight(nth, x, dy, dw, hasDb, db);
   const scratch = scratchPtr(tid);
   const ohow = OH * OW, plane = H * W;
-  const total = OC * CKK;
+  const K = N * ohow, mpad = roundUp(OCG, MR);
+  const ap = sharedPtr(0);
+  const gstride = <usize>mpad * K << 2;
+  const kBlocks = (K + KC - 1) / KC;
+  const dbChunks = hasDb ? chunkCount(OC, nth, 8) : 0;
+  const P = GROUPS * kBlocks + dbChunks;
+  const panels = (CKK + NR - 1) / NR;
+  const nt = nth <= 1 ? 1 : imax(1, imin(panels, (4 * nth + GROUPS - 1) / GROUPS));
+  const total = P + GROUPS * nt;
   setConvGeometry(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
-  const splitBatch = N >= nth && nth > 1;
-  let i0 = 0, i1 = N, n0 = 0, n1 = CKK;
-  let target = dw;
-  if (splitBatch) {
-    i0 = splitAt(N, tid, nth, 1); i1 = splitAt(N, tid + 1, nth, 1);
-    if (tid > 0) target = sharedPtr(2) + (<usize>(tid - 1) * total << 2);
-  } else {
-    n0 = splitAt(CKK, tid, nth, NR); n1 = splitAt(CKK, tid + 1, nth, NR);
-  }
-  if (n0 < n1) {
-    for (let g = 0; g < GROUPS; g++) {
-      setADy(dy + (<usize>(i0 * OC + g * OCG) * ohow << 2), ohow, OC * ohow, ohow);
-      setBIm2colT(x + (<usize>(i0 * C + g * CG) * plane << 2), C * plane);
-      gemmRegion(0, OCG, n0, n1, (i1 - i0) * ohow, target + (<usize>g * OCG * CKK << 2), CKK, false, scratch);
-    }
-  }
-  if (splitBatch) {
-    barrier(nth);
-    // dW += Σ partials, split by element ranges.
-    const e0 = splitAt(total, tid, nth, 16), e1 = splitAt(total, tid + 1, nth, 16);
-    for (let t = 1; t < nth; t++) {
-      const part = sharedPtr(2) + (<usize>(t - 1) * total << 2);
-      let e = e0;
-      for (; e + 4 <= e1; e += 4) {
-        const o = <usize>e << 2;
-        v128.store(dw + o, f32x4.add(v128.load(dw + o), v128.load(part + o)));
+  for (let c = claim(total); c >= 0; c = claim(total)) {
+    if (c < GROUPS * kBlocks) {
+      const g = c / kBlocks, pc = (c - g * kBlocks) * KC;
+      setADy(dy + (<usize>g * OCG * ohow << 2), ohow, OC * ohow, ohow);
+      prepackABlock(OCG, pc, imin(KC, K - pc), ap + <usize>g * gstride);
+    } else if (c < P) {
+      const d = c - GROUPS * kBlocks;
+      const o0 = chunkStart(OC, d, dbChunks, 1), o1 = chunkStart(OC, d + 1, dbChunks, 1);
+      for (let o = o0; o < o1; o++) {
+        let s: f64 = 0;
+        for (let img = 0; img < N; img++) s += sumRow(dy + (<usize>(img * OC + o) * ohow << 2), ohow);
+        store<f32>(db + (<usize>o << 2), <f32>s);
       }
-      for (; e < e1; e++) { const o = <usize>e << 2; store<f32>(dw + o, load<f32>(dw + o) + load<f32>(part + o)); }
+    } else {
+      waitDone(P);
+      const t = c - P;
+      const g = t / nt, ct = t - g * nt;
+      const n0 = chunkStart(CKK, ct, nt, NR), n1 = chunkStart(CKK, ct + 1, nt, NR);
+      if (n1 > n0) {
+        setAPacked(ap + <usize>g * gstride, mpad);
+        setBIm2colT(x + (<usize>g * CG * plane << 2), C * plane);
+        gemmRegion(0, OCG, n0, n1, K, dw + (<usize>g * OCG * CKK << 2), CKK, false, scratch);
+      }
     }
+    chunkDone();
   }
-  if (hasDb) {
-    const o0 = splitAt(OC, tid, nth, 1), o1 = splitAt(OC, tid + 1, nth, 1);
-    for (let o = o0; o < o1; o++) {
-      let s: f64 = 0;
-      for (let img = 0; img < N; img++) s += sumRow(dy + (<usize>(img * OC + o) * ohow << 2), ohow);
-      store<f32>(db + (<usize>o << 2), <f32>s);
-    }
-  }
+  return total;
 }
 
 /** Sum of len floats: f32x4 partial sums over blocks, accumulated in f64. */
@@ -260,9 +283,11 @@ export function sumRow(p: usize, len: i32): f64 {
   return hi < OW ? hi : OW;
 }
 
-function depthwiseForward(tid: i32, nth: i32, x: usize, w: usize, hasBias: bool, b: usize, y: usize): void {
+function depthwiseForward(nth: i32, x: usize, w: usize, hasBias: bool, b: usize, y: usize): i32 {
   const planes = N * C, plane = H * W, ohow = OH * OW, khw = KH * KW;
-  const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
+  const total = chunkCount(planes, nth, 1);
+  for (let c = claim(total); c >= 0; c = claim(total)) {
+  const p0 = chunkStart(planes, c, total, 1), p1 = chunkStart(planes, c + 1, total, 1);
   for (let pl = p0; pl < p1; pl++) {
     const ch = pl % C;
     const xp = x + (<usize>pl * plane << 2), yp = y + (<usize>pl * ohow << 2), wp = w + (<usize>ch * khw << 2);
@@ -294,11 +319,16 @@ function depthwiseForward(tid: i32, nth: i32, x: usize, w: usize, hasBias: bool,
       }
     }
   }
+  chunkDone();
+  }
+  return total;
 }
 
-function depthwiseBackwardInput(tid: i32, nth: i32, dy: usize, w: usize, dx: usize): void {
+function depthwiseBackwardInput(nth: i32, dy: usize, w: usize, dx: usize): i32 {
   const planes = N * C, plane = H * W, ohow = OH * OW, khw = KH * KW;
-  const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
+  const total = chunkCount(planes, nth, 1);
+  for (let c = claim(total); c >= 0; c = claim(total)) {
+  const p0 = chunkStart(planes, c, total, 1), p1 = chunkStart(planes, c + 1, total, 1);
   for (let pl = p0; pl < p1; pl++) {
     const ch = pl % C;
     const dxp = dx + (<usize>pl * plane << 2), dyp = dy + (<usize>pl * ohow << 2), wp = w + (<usize>ch * khw << 2);
@@ -329,11 +359,16 @@ function depthwiseBackwardInput(tid: i32, nth: i32, dy: usize, w: usize, dx: usi
       }
     }
   }
+  chunkDone();
+  }
+  return total;
 }
 
-function depthwiseBackwardWeight(tid: i32, nth: i32, x: usize, dy: usize, dw: usize, hasDb: bool, db: usize): void {
+function depthwiseBackwardWeight(nth: i32, x: usize, dy: usize, dw: usize, hasDb: bool, db: usize): i32 {
   const plane = H * W, ohow = OH * OW, khw = KH * KW;
-  const c0 = splitAt(C, tid, nth, 1), c1 = splitAt(C, tid + 1, nth, 1);
+  const total = chunkCount(C, nth, 1);
+  for (let cc = claim(total); cc >= 0; cc = claim(total)) {
+  const c0 = chunkStart(C, cc, total, 1), c1 = chunkStart(C, cc + 1, total, 1);
   for (let ch = c0; ch < c1; ch++) {
     let bsum: f64 = 0;
     for (let tap = 0; tap < khw; tap++) {
@@ -368,6 +403,9 @@ function depthwiseBackwardWeight(tid: i32, nth: i32, x: usize, dy: usize, dw: us
       store<f32>(db + (<usize>ch << 2), <f32>bsum);
     }
   }
+  chunkDone();
+  }
+  return total;
 }
 
 @inline function fillRow(p: usize, len: i32, v: f32): void {

@@ -116,7 +116,7 @@ export function setConvGeometry(
 }
 
 /** Multiplies packed blocks: C[mc×nc] (+)= Ap · Bp. `tile` is 4×8 floats of thread scratch for edge tiles. */
-function macroKernel(ap: usize, bp: usize, mc: i32, nc: i32, kc: i32, c: usize, ldc: i32, acc: bool, tile: usize): void {
+export function macroKernel(ap: usize, bp: usize, mc: i32, nc: i32, kc: i32, c: usize, ldc: i32, acc: bool, tile: usize): void {
   const ldcb = <usize>ldc << 2;
   const apanel = <usize>(kc * MR) << 2, bpanel = <usize>(kc * NR) << 2;
   for (let jr = 0; jr < nc; jr += NR) {
@@ -248,17 +248,10 @@ export function packA(ic: i32, mc: i32, pc: i32, kc: i32, dst: usize): void {
   }
 }
 
-/** Packs the whole m×k A (current source) into `dst` in the A_PACKED layout; threads share the panels. */
-export function prepackA(m: i32, k: i32, dst: usize, tid: i32, nth: i32): void {
+/** Packs all rows of k-block [pc, pc+kc) of an m-row A (current source) into a buffer in the A_PACKED layout. */
+export function prepackABlock(m: i32, pc: i32, kc: i32, dst: usize): void {
   const mpad = (m + MR - 1) / MR * MR;
-  const panels = mpad / MR;
-  const p0 = <i32>((<i64>panels * tid) / nth), p1 = <i32>((<i64>panels * (tid + 1)) / nth);
-  if (p0 >= p1) return;
-  const r0 = p0 * MR, r1 = imin(p1 * MR, m);
-  for (let pc = 0; pc < k; pc += KC) {
-    const kc = imin(KC, k - pc);
-    packA(r0, r1 - r0, pc, kc, dst + ((<usize>pc * mpad + <usize>r0 * kc) << 2));
-  }
+  packA(0, m, pc, kc, dst + ((<usize>pc * mpad) << 2));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,55 +1,76 @@
 // Entry point of the kernel module. Every thread (the main thread and each worker) instantiates this module over
-// the same memory and calls `run(tid, nth)` for the job described in the control block and argument slots.
+// the same memory and calls `run` for the job described in the control block at `base`: the thread claims chunks
+// of the job until none is left, and run returns the job's chunk count (the main thread waits for that many to
+// be done).
 import * as K from '../src/engine/backends/wasm-abi';
-import { gemmJob } from './blas';
-import { convBackwardInputJob, convBackwardWeightJob, convForwardJob } from './conv';
+import { gemmJob, gemmWorkspace as gemmWs } from './blas';
+import { chunkDone, claim, setJob } from './common';
+import { convBackwardInputJob, convBackwardWeightJob, convForwardJob, convWorkspace as convWs } from './conv';
 import * as E from './elementwise';
 import { GEMM_SCRATCH_BYTES } from './gemm';
 import * as P from './pool';
 
-import { convWorkspace as convWs } from './conv';
-import { setCtrlBase } from './common';
-
 /** Bytes of shared workspace a convolution needs (arguments already in the control block at `base`). */
 export function convWorkspace(base: usize, kind: i32, slot: i32, nth: i32): i32 {
-  setCtrlBase(base);
+  setJob(base, 0);
   return convWs(kind, slot, nth);
 }
 
-/** Runs thread tid's share of the job in the control block at `base`. */
-export function run(base: usize, tid: i32, nth: i32): void {
-  if (tid >= nth) return;
-  setCtrlBase(base);
+/** Bytes of shared packed-B workspace a GEMM needs (arguments already in the control block at `base`). */
+export function gemmWorkspace(base: usize, nth: i32): i32 {
+  setJob(base, 0);
+  return gemmWs(nth);
+}
+
+/** Runs this thread's chunks of job `seq` in the control block at `base`; returns the job's chunk count. */
+export function run(base: usize, tid: i32, seq: i32): i32 {
+  setJob(base, seq);
   const kernel = load<i32>(base + <usize>K.CTRL_KERNEL);
+  const nth = load<i32>(base + <usize>K.CTRL_NTH);
   switch (kernel) {
-    case K.K_GEMM: gemmJob(tid, nth); break;
-    case K.K_CONV_FWD: convForwardJob(tid, nth); break;
-    case K.K_CONV_BWD_INPUT: convBackwardInputJob(tid, nth); break;
-    case K.K_CONV_BWD_WEIGHT: convBackwardWeightJob(tid, nth); break;
-    case K.K_MAXPOOL: P.maxPoolJob(tid, nth); break;
-    case K.K_MAXPOOL_BWD: P.maxPoolBackwardJob(tid, nth); break;
-    case K.K_AVGPOOL: P.avgPoolJob(tid, nth); break;
-    case K.K_AVGPOOL_BWD: P.avgPoolBackwardJob(tid, nth); break;
-    case K.K_ADAPTIVE_AVGPOOL: P.adaptiveAvgPoolJob(tid, nth); break;
-    case K.K_ADAPTIVE_AVGPOOL_BWD: P.adaptiveAvgPoolBackwardJob(tid, nth); break;
-    case K.K_UNARY: E.unaryJob(tid, nth); break;
-    case K.K_UNARY_BWD: E.unaryBackwardJob(tid, nth); break;
-    case K.K_BINARY: E.binaryJob(tid, nth); break;
-    case K.K_REDUCE_SUM: E.reduceSumJob(tid, nth); break;
-    case K.K_SOFTMAX: E.softmaxJob(tid, nth); break;
-    case K.K_SOFTMAX_BWD: E.softmaxBackwardJob(tid, nth); break;
-    case K.K_BN_STATS: E.bnStatsJob(tid, nth); break;
-    case K.K_BN_APPLY: E.bnApplyJob(tid, nth); break;
-    case K.K_BN_BWD: E.bnBackwardJob(tid, nth); break;
-    case K.K_LN: E.layerNormJob(tid, nth); break;
-    case K.K_LN_BWD: E.layerNormBackwardJob(tid, nth); break;
-    case K.K_COPY: E.copyJob(tid, nth); break;
-    case K.K_FILL: E.fillJob(tid, nth); break;
-    case K.K_AXPY: E.axpyJob(tid, nth); break;
-    case K.K_SGD: E.sgdJob(tid, nth); break;
-    case K.K_ADAM: E.adamJob(tid, nth); break;
-    default: unreachable();
+    case K.K_GEMM: return gemmJob(tid, nth);
+    case K.K_CONV_FWD: return convForwardJob(tid, nth);
+    case K.K_CONV_BWD_INPUT: return convBackwardInputJob(tid, nth);
+    case K.K_CONV_BWD_WEIGHT: return convBackwardWeightJob(tid, nth);
+    default: return simpleJob(kernel, nth);
   }
+}
+
+/**
+ * Kernels whose work splits into independent ranges: 4 chunks per thread; each job function receives
+ * (chunk, chunk count) and processes its share of the range.
+ */
+function simpleJob(kernel: i32, nth: i32): i32 {
+  const total = nth <= 1 ? 1 : 4 * nth;
+  for (let c = claim(total); c >= 0; c = claim(total)) {
+    switch (kernel) {
+      case K.K_MAXPOOL: P.maxPoolJob(c, total); break;
+      case K.K_MAXPOOL_BWD: P.maxPoolBackwardJob(c, total); break;
+      case K.K_AVGPOOL: P.avgPoolJob(c, total); break;
+      case K.K_AVGPOOL_BWD: P.avgPoolBackwardJob(c, total); break;
+      case K.K_ADAPTIVE_AVGPOOL: P.adaptiveAvgPoolJob(c, total); break;
+      case K.K_ADAPTIVE_AVGPOOL_BWD: P.adaptiveAvgPoolBackwardJob(c, total); break;
+      case K.K_UNARY: E.unaryJob(c, total); break;
+      case K.K_UNARY_BWD: E.unaryBackwardJob(c, total); break;
+      case K.K_BINARY: E.binaryJob(c, total); break;
+      case K.K_REDUCE_SUM: E.reduceSumJob(c, total); break;
+      case K.K_SOFTMAX: E.softmaxJob(c, total); break;
+      case K.K_SOFTMAX_BWD: E.softmaxBackwardJob(c, total); break;
+      case K.K_BN_STATS: E.bnStatsJob(c, total); break;
+      case K.K_BN_APPLY: E.bnApplyJob(c, total); break;
+      case K.K_BN_BWD: E.bnBackwardJob(c, total); break;
+      case K.K_LN: E.layerNormJob(c, total); break;
+      case K.K_LN_BWD: E.layerNormBackwardJob(c, total); break;
+      case K.K_COPY: E.copyJob(c, total); break;
+      case K.K_FILL: E.fillJob(c, total); break;
+      case K.K_AXPY: E.axpyJob(c, total); break;
+      case K.K_SGD: E.sgdJob(c, total); break;
+      case K.K_ADAM: E.adamJob(c, total); break;
+      default: unreachable();
+    }
+    chunkDone();
+  }
+  return total;
 }
 
 /** Bytes of scratch each thread needs (allocated by TypeScript from the heap). */

@@ -2,12 +2,16 @@
 
 @inline function splat(v: f32): v128 { return f32x4.splat(v); }
 
-/** e^x. Two-step scaling by 2^n keeps subnormal results and overflow to +Inf right. */
-export function vexp(x: v128): v128 {
+/**
+ * e^x. Rounding x·log2(e) with the 1.5·2^23 trick gives both n (in the low mantissa bits) and its float value;
+ * scaling by 2^n in two steps keeps subnormal results and overflow to +Inf right.
+ */
+@inline export function vexp(x: v128): v128 {
   // pmin/pmax with x first keep NaN lanes NaN.
   let xc = f32x4.pmin(x, splat(88.8));
   xc = f32x4.pmax(xc, splat(-104.0));
-  const fx = f32x4.nearest(f32x4.mul(xc, splat(1.44269504088896341)));
+  const t = f32x4.add(f32x4.mul(xc, splat(1.44269504088896341)), splat(12582912.0));
+  const fx = f32x4.sub(t, splat(12582912.0));
   let r = f32x4.sub(xc, f32x4.mul(fx, splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(fx, splat(-2.12194440e-4)));
   let p = f32x4.add(f32x4.mul(splat(1.9875691500e-4), r), splat(1.3981999507e-3));
@@ -16,7 +20,7 @@ export function vexp(x: v128): v128 {
   p = f32x4.add(f32x4.mul(p, r), splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, r), splat(5.0000001201e-1));
   p = f32x4.add(f32x4.add(f32x4.mul(p, f32x4.mul(r, r)), r), splat(1));
-  const n = i32x4.trunc_sat_f32x4_s(fx);
+  const n = i32x4.sub(t, i32x4.splat(0x4b400000));
   const n1 = i32x4.shr_s(n, 1), n2 = i32x4.sub(n, n1);
   const s1 = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
   const s2 = i32x4.shl(i32x4.add(n2, i32x4.splat(127)), 23);
@@ -58,7 +62,7 @@ export function vlog(x: v128): v128 {
 }
 
 /** tanh x: odd polynomial below 0.625, 1 − 2/(e^{2|x|} + 1) above. */
-export function vtanh(x: v128): v128 {
+@inline export function vtanh(x: v128): v128 {
   const ax = f32x4.abs(x);
   const z = f32x4.mul(x, x);
   let p = f32x4.add(f32x4.mul(splat(-5.70498872745e-3), z), splat(2.06390887954e-2));
@@ -79,7 +83,7 @@ export function vtanh(x: v128): v128 {
 }
 
 /** erfc z for z ≥ 0 (Numerical Recipes' erfcc: fractional error below 1.2e-7). */
-function verfcPos(z: v128): v128 {
+@inline function verfcPos(z: v128): v128 {
   const t = f32x4.div(splat(1), f32x4.add(splat(1), f32x4.mul(splat(0.5), z)));
   let p = f32x4.add(f32x4.mul(t, splat(0.17087277)), splat(-0.82215223));
   p = f32x4.add(f32x4.mul(t, p), splat(1.48851587));
@@ -94,7 +98,7 @@ function verfcPos(z: v128): v128 {
 }
 
 /** Φ(x) = ½(1 + erf(x/√2)), computed through erfc so that the lower tail keeps its relative accuracy. */
-export function vnormcdf(x: v128): v128 {
+@inline export function vnormcdf(x: v128): v128 {
   const z = f32x4.mul(f32x4.abs(x), splat(0.70710678118654752));
   const half = f32x4.mul(splat(0.5), verfcPos(z));
   const neg = f32x4.lt(x, splat(0));

@@ -4,15 +4,18 @@
  * numeric id of every kernel. This file is compiled by both asc and tsc, so it holds only plain numeric constants.
  */
 
-/** Int32 control words. Each group sits on its own cache line. */
+/**
+ * Control words. A job is a list of chunks (some kernels order them in phases); threads claim chunks from the
+ * work-queue word, an int64 holding (job sequence number << 32 | next chunk), so that a thread that wakes up late
+ * for a finished job can never claim a chunk of the next one. CTRL_DONE counts finished chunks.
+ */
 export const CTRL_SEQ = 0;
 export const CTRL_NTH = 4;
 export const CTRL_QUIT = 8;
 export const CTRL_KERNEL = 12;
-export const CTRL_DONE = 64;
-export const CTRL_ERROR = 68;
-export const BAR_COUNT = 128;
-export const BAR_GEN = 192;
+export const CTRL_WQ = 64;
+export const CTRL_DONE = 128;
+export const CTRL_ERROR = 132;
 /** Float64 argument slots written by the dispatching thread. */
 export const ARGS = 256;
 export const MAX_ARGS = 192;

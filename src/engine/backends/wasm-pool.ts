@@ -1,25 +1,29 @@
 /**
  * The kernel module instantiated on the main thread and on N−1 workers over one shared WebAssembly.Memory.
- * A job is dispatched through the control block in the heap's reserved first MiB: the main thread writes the
- * kernel id and arguments, bumps the sequence word and notifies; workers (spinning briefly, then parked in
- * Atomics.wait) run their share while the main thread runs share 0, then the main thread waits for the done count.
+ * A job is dispatched through the pool's control block in the heap: the main thread resets the chunk queue (tagged
+ * with the job's sequence number), writes the kernel id and arguments, bumps the sequence word and notifies;
+ * workers (spinning briefly, then parked in Atomics.wait) wake and claim chunks alongside the main thread, which
+ * then waits until every chunk is done. A worker that is not scheduled in time simply finds nothing left to do.
  * Without shared memory there are no workers and every job runs on the main thread.
  */
-import { CTRL_BYTES, CTRL_DONE, CTRL_ERROR, CTRL_KERNEL, CTRL_NTH, CTRL_QUIT, CTRL_SEQ } from './wasm-abi.js';
+import { CTRL_BYTES, CTRL_DONE, CTRL_ERROR, CTRL_KERNEL, CTRL_NTH, CTRL_QUIT, CTRL_SEQ, CTRL_WQ } from './wasm-abi.js';
 import { platform, type WorkerHandle } from './wasm-platform.js';
 
 export interface KernelExports {
-  run(base: number, tid: number, nth: number): void;
+  run(base: number, tid: number, seq: number): number;
   scratchBytesPerThread(): number;
   convWorkspace(base: number, kind: number, slot: number, nth: number): number;
+  gemmWorkspace(base: number, nth: number): number;
 }
 
 /** Iterations a waiting thread spins on the control word before it sleeps. */
-const WORKER_SPIN = 1 << 16;
-const MAIN_SPIN = 1 << 16;
+const WORKER_SPIN = 1 << 15;
+const MAIN_SPIN = 1 << 14;
 
 export class WasmPool {
   private ctrlView: Int32Array;
+  private queueView: BigInt64Array;
+  private seq = 0;
   private disposed = false;
 
   private constructor(
@@ -30,11 +34,15 @@ export class WasmPool {
     readonly base: number,
   ) {
     this.ctrlView = new Int32Array(memory.buffer, base, CTRL_BYTES >> 2);
+    this.queueView = new BigInt64Array(memory.buffer, base + CTRL_WQ, 1);
   }
 
   /** The control words; re-viewed after growth, which detaches a non-shared buffer. */
   private get ctrl(): Int32Array {
-    if (this.ctrlView.buffer !== this.memory.buffer) this.ctrlView = new Int32Array(this.memory.buffer, this.base, CTRL_BYTES >> 2);
+    if (this.ctrlView.buffer !== this.memory.buffer) {
+      this.ctrlView = new Int32Array(this.memory.buffer, this.base, CTRL_BYTES >> 2);
+      this.queueView = new BigInt64Array(this.memory.buffer, this.base + CTRL_WQ, 1);
+    }
     return this.ctrlView;
   }
 
@@ -68,48 +76,50 @@ export class WasmPool {
   }
 
   /**
-   * Runs the kernel whose arguments are already in the argument slots on `nth` threads (1 ≤ nth ≤ threads) and
-   * returns when every thread is done.
+   * Starts a new job: retires the previous job's chunk queue. Must precede writing the job's arguments, so that a
+   * thread still working from the previous job's arguments can no longer claim anything.
    */
+  begin(): void {
+    const ctrl = this.ctrl;
+    this.seq = (this.seq + 1) | 0;
+    Atomics.store(this.queueView, 0, BigInt.asIntN(64, BigInt(this.seq >>> 0) << 32n));
+    Atomics.store(ctrl, CTRL_DONE >> 2, 0);
+  }
+
+  /** Runs the job begun with begin() (kernel id `kernel`, arguments written) on up to nth threads. */
   run(kernel: number, nth: number): void {
     const ctrl = this.ctrl;
-    ctrl[CTRL_KERNEL >> 2] = kernel;
-    if (nth <= 1 || this.workers.length === 0) {
-      this.exports.run(this.base, 0, 1);
+    const threads = Math.max(1, Math.min(nth, this.threads));
+    Atomics.store(ctrl, CTRL_KERNEL >> 2, kernel);
+    Atomics.store(ctrl, CTRL_NTH >> 2, threads);
+    if (threads <= 1) {
+      this.exports.run(this.base, 0, this.seq);
       return;
     }
     if (this.disposed) throw new Error('wasm backend: used after dispose()');
-    const DONE = CTRL_DONE >> 2;
-    Atomics.store(ctrl, CTRL_NTH >> 2, Math.min(nth, this.threads));
-    Atomics.store(ctrl, DONE, 0);
     Atomics.store(ctrl, CTRL_ERROR >> 2, 0);
-    Atomics.add(ctrl, CTRL_SEQ >> 2, 1);
+    Atomics.store(ctrl, CTRL_SEQ >> 2, this.seq);
     Atomics.notify(ctrl, CTRL_SEQ >> 2);
-    let error: unknown = null;
-    try {
-      this.exports.run(this.base, 0, Math.min(nth, this.threads));
-    } catch (e) {
-      error = e;
-    }
-    const want = this.workers.length;
+    const total = this.exports.run(this.base, 0, this.seq);
+    const DONE = CTRL_DONE >> 2, ERROR = CTRL_ERROR >> 2;
     let spins = 0;
     for (;;) {
       const done = Atomics.load(ctrl, DONE);
-      if (done >= want) break;
-      if (++spins > MAIN_SPIN) Atomics.wait(ctrl, DONE, done, 100);
+      if (done >= total) break;
+      const failed = Atomics.load(ctrl, ERROR);
+      if (failed !== 0) throw new Error(`wasm backend: kernel ${kernel} trapped on worker ${failed}`);
+      if (++spins > MAIN_SPIN) Atomics.wait(ctrl, DONE, done, 5);
     }
-    if (error) throw error;
-    const failed = Atomics.load(ctrl, CTRL_ERROR >> 2);
-    if (failed !== 0) throw new Error(`wasm backend: kernel ${kernel} trapped on worker ${failed}`);
   }
 
   /** Stops the workers (they leave their loop at once; termination completes asynchronously). */
   dispose(): Promise<unknown> {
     if (this.disposed || this.workers.length === 0) { this.disposed = true; return Promise.resolve(); }
     this.disposed = true;
-    Atomics.store(this.ctrl, CTRL_QUIT >> 2, 1);
-    Atomics.add(this.ctrl, CTRL_SEQ >> 2, 1);
-    Atomics.notify(this.ctrl, CTRL_SEQ >> 2);
+    const ctrl = this.ctrl;
+    Atomics.store(ctrl, CTRL_QUIT >> 2, 1);
+    Atomics.add(ctrl, CTRL_SEQ >> 2, 1);
+    Atomics.notify(ctrl, CTRL_SEQ >> 2);
     return Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

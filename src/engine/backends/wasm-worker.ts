@@ -1,10 +1,10 @@
 /**
- * Worker entry of the WASM thread pool. Instantiates the kernel module over the shared memory, then loops:
- * wait for the job sequence number to change, run this thread's share, count itself done. Never returns to the
+ * Worker entry of the WASM thread pool. Instantiates the kernel module over the shared memory, then loops: wait for
+ * the job sequence number to change, claim and run chunks of that job until none is left. Never returns to the
  * event loop; the pool stops it with the quit flag (and terminate()).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CTRL_BYTES, CTRL_DONE, CTRL_ERROR, CTRL_NTH, CTRL_QUIT, CTRL_SEQ } from './wasm-abi.js';
+import { CTRL_BYTES, CTRL_ERROR, CTRL_QUIT, CTRL_SEQ } from './wasm-abi.js';
 
 interface WorkerInit {
   module: WebAssembly.Module;
@@ -25,9 +25,9 @@ function main(): void {
     parentPort!.postMessage(`wasm worker ${tid} failed to instantiate: ${(e as Error).message}`);
     return;
   }
-  const run = instance.exports.run as (base: number, tid: number, nth: number) => void;
+  const run = instance.exports.run as (base: number, tid: number, seq: number) => number;
   const ctrl = new Int32Array(memory.buffer, base, CTRL_BYTES >> 2);
-  const SEQ = CTRL_SEQ >> 2, NTH = CTRL_NTH >> 2, QUIT = CTRL_QUIT >> 2, DONE = CTRL_DONE >> 2, ERROR = CTRL_ERROR >> 2;
+  const SEQ = CTRL_SEQ >> 2, QUIT = CTRL_QUIT >> 2, ERROR = CTRL_ERROR >> 2;
   let seq = Atomics.load(ctrl, SEQ);
   parentPort!.postMessage('ready');
   for (;;) {
@@ -38,12 +38,10 @@ function main(): void {
     seq = Atomics.load(ctrl, SEQ);
     if (Atomics.load(ctrl, QUIT) !== 0) break;
     try {
-      run(base, tid, Atomics.load(ctrl, NTH));
+      run(base, tid, seq);
     } catch {
       Atomics.store(ctrl, ERROR, tid);
     }
-    Atomics.add(ctrl, DONE, 1);
-    Atomics.notify(ctrl, DONE);
   }
 }
 

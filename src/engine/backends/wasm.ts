@@ -21,9 +21,9 @@ export interface WasmBackendOptions {
 }
 
 /** Below this many flops a GEMM stays on one thread (waking a worker costs more than it saves). */
-const GEMM_PARALLEL_FLOPS = 1 << 21;
+const GEMM_PARALLEL_FLOPS = 1 << 19;
 /** Below this many elements touched a memory-bound kernel stays on one thread. */
-const ELEMENTWISE_PARALLEL = 1 << 16;
+const ELEMENTWISE_PARALLEL = 1 << 14;
 
 const UNARY_ID: Record<UnaryOp, number> = {
   relu: abi.U_RELU, leaky_relu: abi.U_LEAKY_RELU, tanh: abi.U_TANH, sigmoid: abi.U_SIGMOID, gelu: abi.U_GELU,
@@ -53,6 +53,9 @@ function compileKernels(shared: boolean): Promise<WebAssembly.Module> {
 export class WasmBackend extends ReferenceBackend {
   override readonly name: 'wasm' | 'reference' = 'wasm';
   override readonly threads: number;
+  /** Tuning knobs: work (flops, or elements touched) below which a kernel runs on the calling thread only. */
+  parallelFlops = GEMM_PARALLEL_FLOPS;
+  parallelElements = ELEMENTWISE_PARALLEL;
   private argBuffer: ArrayBufferLike | null = null;
   private argv!: Float64Array;
   private readonly scratch: number[] = [];
@@ -101,8 +104,12 @@ export class WasmBackend extends ReferenceBackend {
 
   // -------------------------------------------------------------------------------------------------------------
 
-  /** The argument slots, re-viewed whenever the memory grew (a non-shared buffer is detached by growth). */
+  /**
+   * Begins a job and returns its argument slots (re-viewed whenever the memory grew: growth detaches a non-shared
+   * buffer). Every kernel call starts here.
+   */
   private args(): Float64Array {
+    this.pool.begin();
     const buf = this.heap.memory.buffer;
     if (buf !== this.argBuffer) {
       this.argBuffer = buf;
@@ -122,6 +129,7 @@ export class WasmBackend extends ReferenceBackend {
     if (e) { e.calls++; e.ms += ms; } else prof.set(name, { calls: 1, ms });
   }
 
+  /** Threads for a job of `work` units against a threshold expressed in units of parallelElements/parallelFlops. */
   private par(work: number, threshold: number): number {
     return work >= threshold ? this.threads : 1;
   }
@@ -136,7 +144,16 @@ export class WasmBackend extends ReferenceBackend {
     a[5] = p.a; a[6] = p.lda; a[7] = p.b; a[8] = p.ldb; a[9] = p.c; a[10] = p.ldc;
     a[11] = p.accumulate ? 1 : 0;
     a[12] = p.batch; a[13] = p.strideA; a[14] = p.strideB; a[15] = p.strideC;
-    this.dispatch('gemm', K_GEMM, this.par(2 * p.m * p.n * p.k * p.batch, GEMM_PARALLEL_FLOPS));
+    const nth = this.par(2 * p.m * p.n * p.k * p.batch, this.parallelFlops);
+    const bytes = nth > 1 ? this.pool.exports.gemmWorkspace(this.pool.base, nth) : 0;
+    if (bytes === 0) { this.dispatch('gemm', K_GEMM, nth); return; }
+    const ws = this.heap.alloc(bytes);
+    try {
+      new Uint32Array(this.heap.memory.buffer, this.pool.base + SHARED_TABLE, 1)[0] = ws;
+      this.dispatch('gemm', K_GEMM, nth);
+    } finally {
+      this.heap.free(ws);
+    }
   }
 
   override conv2d(p: Conv2dParams, x: number, w: number, b: number, y: number): void {
@@ -163,7 +180,7 @@ export class WasmBackend extends ReferenceBackend {
   }
 
   private poolThreads(p: { n: number; c: number; h: number; w: number; oh: number; ow: number }, taps: number): number {
-    return this.par(p.n * p.c * (p.h * p.w + p.oh * p.ow * taps), ELEMENTWISE_PARALLEL);
+    return this.par(p.n * p.c * (p.h * p.w + p.oh * p.ow * taps), this.parallelElements);
   }
 
   override maxPool2d(p: Pool2dParams, x: number, y: number, idx: number): void {
@@ -212,13 +229,13 @@ export class WasmBackend extends ReferenceBackend {
   override unary(op: UnaryOp, x: number, y: number, len: number, alpha: number): void {
     if (len <= 0) return;
     this.argList(UNARY_ID[op], x, y, len, alpha);
-    this.dispatch('unary', abi.K_UNARY, this.par(len * unaryCost(op), ELEMENTWISE_PARALLEL));
+    this.dispatch('unary', abi.K_UNARY, this.par(len * unaryCost(op), this.parallelElements));
   }
 
   override unaryBackward(op: UnaryOp, x: number, y: number, dy: number, dx: number, len: number, alpha: number): void {
     if (len <= 0) return;
     this.argList(UNARY_ID[op], x, y, dy, dx, len, alpha);
-    this.dispatch('unaryBackward', abi.K_UNARY_BWD, this.par(len * unaryCost(op), ELEMENTWISE_PARALLEL));
+    this.dispatch('unaryBackward', abi.K_UNARY_BWD, this.par(len * unaryCost(op), this.parallelElements));
   }
 
   override binary(op: BinaryOp, a: number, aStrides: number[], b: number, bStrides: number[], out: number, shape: number[]): void {
@@ -232,26 +249,26 @@ export class WasmBackend extends ReferenceBackend {
     for (let d = 0; d < r; d++) {
       args[5 + d] = c.shape[d]!; args[5 + r + d] = c.strides[0]![d]!; args[5 + 2 * r + d] = c.strides[1]![d]!;
     }
-    this.dispatch('binary', abi.K_BINARY, this.par(total, ELEMENTWISE_PARALLEL));
+    this.dispatch('binary', abi.K_BINARY, this.par(total, this.parallelElements));
   }
 
   override reduceSum(x: number, y: number, outer: number, reduce: number, inner: number): void {
     if (outer * inner <= 0) return;
     if (reduce <= 0) { this.fill(y, outer * inner, 0); return; }
     this.argList(x, y, outer, reduce, inner);
-    this.dispatch('reduceSum', abi.K_REDUCE_SUM, this.par(outer * reduce * inner, ELEMENTWISE_PARALLEL));
+    this.dispatch('reduceSum', abi.K_REDUCE_SUM, this.par(outer * reduce * inner, this.parallelElements));
   }
 
   override softmax(x: number, y: number, rows: number, cols: number, log: boolean): void {
     if (rows * cols <= 0) return;
     this.argList(x, y, rows, cols, log ? 1 : 0);
-    this.dispatch('softmax', abi.K_SOFTMAX, this.par(rows * cols * 4, ELEMENTWISE_PARALLEL));
+    this.dispatch('softmax', abi.K_SOFTMAX, this.par(rows * cols * 4, this.parallelElements));
   }
 
   override softmaxBackward(y: number, dy: number, dx: number, rows: number, cols: number, log: boolean): void {
     if (rows * cols <= 0) return;
     this.argList(y, dy, dx, rows, cols, log ? 1 : 0);
-    this.dispatch('softmaxBackward', abi.K_SOFTMAX_BWD, this.par(rows * cols * 2, ELEMENTWISE_PARALLEL));
+    this.dispatch('softmaxBackward', abi.K_SOFTMAX_BWD, this.par(rows * cols * 2, this.parallelElements));
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -261,7 +278,7 @@ export class WasmBackend extends ReferenceBackend {
     if (c <= 0) return;
     if (n * hw <= 0) { super.batchNormStats(x, n, c, hw, eps, mean, invstd); return; }
     this.argList(x, n, c, hw, eps, mean, invstd);
-    this.dispatch('batchNormStats', abi.K_BN_STATS, this.par(n * c * hw * 2, ELEMENTWISE_PARALLEL));
+    this.dispatch('batchNormStats', abi.K_BN_STATS, this.par(n * c * hw * 2, this.parallelElements));
   }
 
   override batchNormApply(
@@ -269,7 +286,7 @@ export class WasmBackend extends ReferenceBackend {
   ): void {
     if (n * c * hw <= 0) return;
     this.argList(x, n, c, hw, mean, invstd, gamma, beta, y);
-    this.dispatch('batchNormApply', abi.K_BN_APPLY, this.par(n * c * hw, ELEMENTWISE_PARALLEL));
+    this.dispatch('batchNormApply', abi.K_BN_APPLY, this.par(n * c * hw, this.parallelElements));
   }
 
   override batchNormBackward(
@@ -278,7 +295,7 @@ export class WasmBackend extends ReferenceBackend {
   ): void {
     if (c <= 0) return;
     this.argList(x, dy, n, c, hw, mean, invstd, gamma, training ? 1 : 0, dx, dgamma, dbeta);
-    this.dispatch('batchNormBackward', abi.K_BN_BWD, this.par(n * c * hw * 3, ELEMENTWISE_PARALLEL));
+    this.dispatch('batchNormBackward', abi.K_BN_BWD, this.par(n * c * hw * 3, this.parallelElements));
   }
 
   override layerNorm(
@@ -287,7 +304,7 @@ export class WasmBackend extends ReferenceBackend {
     if (rows <= 0) return;
     if (cols <= 0) { super.layerNorm(x, rows, cols, eps, gamma, beta, y, mean, invstd); return; }
     this.argList(x, rows, cols, eps, gamma, beta, y, mean, invstd);
-    this.dispatch('layerNorm', abi.K_LN, this.par(rows * cols * 3, ELEMENTWISE_PARALLEL));
+    this.dispatch('layerNorm', abi.K_LN, this.par(rows * cols * 3, this.parallelElements));
   }
 
   override layerNormBackward(
@@ -296,7 +313,7 @@ export class WasmBackend extends ReferenceBackend {
   ): void {
     if (cols <= 0) return;
     this.argList(x, dy, rows, cols, mean, invstd, gamma, dx, dgamma, dbeta);
-    this.dispatch('layerNormBackward', abi.K_LN_BWD, this.par(rows * cols * 3, ELEMENTWISE_PARALLEL));
+    this.dispatch('layerNormBackward', abi.K_LN_BWD, this.par(rows * cols * 3, this.parallelElements));
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -313,32 +330,32 @@ export class WasmBackend extends ReferenceBackend {
     for (let d = 0; d < r; d++) {
       args[3 + d] = c.shape[d]!; args[3 + r + d] = c.strides[0]![d]!; args[3 + 2 * r + d] = c.strides[1]![d]!;
     }
-    this.dispatch('copy', abi.K_COPY, this.par(total, ELEMENTWISE_PARALLEL));
+    this.dispatch('copy', abi.K_COPY, this.par(total, this.parallelElements));
   }
 
   override fill(dst: number, len: number, value: number): void {
     if (len <= 0) return;
     this.argList(dst, len, value);
-    this.dispatch('fill', abi.K_FILL, this.par(len, ELEMENTWISE_PARALLEL * 4));
+    this.dispatch('fill', abi.K_FILL, this.par(len, this.parallelElements * 4));
   }
 
   override axpy(x: number, y: number, len: number, alpha: number): void {
     if (len <= 0) return;
     this.argList(x, y, len, alpha);
-    this.dispatch('axpy', abi.K_AXPY, this.par(len, ELEMENTWISE_PARALLEL));
+    this.dispatch('axpy', abi.K_AXPY, this.par(len, this.parallelElements));
   }
 
   override sgdStep(p: number, g: number, momentumBuf: number, len: number, o: SgdUpdate): void {
     if (len <= 0) return;
     this.argList(p, g, momentumBuf, len, o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov ? 1 : 0, o.firstStep ? 1 : 0);
-    this.dispatch('sgdStep', abi.K_SGD, this.par(len * 2, ELEMENTWISE_PARALLEL));
+    this.dispatch('sgdStep', abi.K_SGD, this.par(len * 2, this.parallelElements));
   }
 
   override adamStep(p: number, g: number, m: number, v: number, len: number, o: AdamUpdate): void {
     if (len <= 0) return;
     const bc1 = 1 - o.beta1 ** o.step, bc2 = 1 - o.beta2 ** o.step;
     this.argList(p, g, m, v, len, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.decoupled ? 1 : 0, o.lr / bc1, Math.sqrt(bc2));
-    this.dispatch('adamStep', abi.K_ADAM, this.par(len * 4, ELEMENTWISE_PARALLEL));
+    this.dispatch('adamStep', abi.K_ADAM, this.par(len * 4, this.parallelElements));
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -347,7 +364,7 @@ export class WasmBackend extends ReferenceBackend {
   private conv(name: string, id: number, kind: number, p: Conv2dParams, t0: number, t1: number, t2: number, t3: number): void {
     if (p.n <= 0 || p.oc <= 0 || p.c <= 0) return;
     const flops = 2 * p.n * p.oc * p.oh * p.ow * (p.c / p.groups) * p.kh * p.kw;
-    const nth = this.par(flops, GEMM_PARALLEL_FLOPS);
+    const nth = this.par(flops, this.parallelFlops);
     const a = this.args();
     a[0] = p.n; a[1] = p.c; a[2] = p.h; a[3] = p.w; a[4] = p.oc; a[5] = p.kh; a[6] = p.kw;
     a[7] = p.sh; a[8] = p.sw; a[9] = p.ph; a[10] = p.pw; a[11] = p.dh; a[12] = p.dw;
