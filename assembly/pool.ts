@@ -13,36 +13,97 @@ function readPool(): void {
   PH = argi(8); PW = argi(9); OH = argi(10); OW = argi(11); INCLUDE_PAD = argb(12);
 }
 
-/** Args: pool params (0–12), x, y, idx. NaN wins (the first NaN of the last row holding one, as the reference scans). */
+/** Max of one output's window, scalar, exactly as the reference scans it; returns the flat index, sets wBest. */
+let wBest: f32 = 0;
+@inline function maxWindow(xp: usize, y0: i32, x0: i32): i32 {
+  const ky0 = imax(0, -y0), ky1 = imin(KH, H - y0);
+  const kx0 = imax(0, -x0), kx1 = imin(KW, W - x0);
+  let best: f32 = -Infinity;
+  let bestAt = -1;
+  for (let ky = ky0; ky < ky1; ky++) {
+    const row = (y0 + ky) * W;
+    for (let kx = kx0; kx < kx1; kx++) {
+      const at = row + x0 + kx;
+      const v = lf(xp, at);
+      if (v > best || v != v || bestAt < 0) {
+        best = v; bestAt = at;
+        if (v != v) break;
+      }
+    }
+  }
+  wBest = best;
+  return bestAt;
+}
+
+/** Four windows' candidates at tap (iy, ix0 + l·SW), l = 0..3. */
+@inline function tapQuad(row: usize, ix0: i32): v128 {
+  if (SW == 1) return v128.load(row + (<usize>ix0 << 2));
+  if (SW == 2) {
+    // Columns ix0, +2 | +4, +6: the second load starts at ix0 + 3 so that nothing past ix0 + 6 is read.
+    const a = v128.load(row + (<usize>ix0 << 2)), b = v128.load(row + (<usize>ix0 << 2), 12);
+    return v128.shuffle<i32>(a, b, 0, 2, 5, 7);
+  }
+  return f32x4(
+    load<f32>(row + (<usize>ix0 << 2)), load<f32>(row + (<usize>(ix0 + SW) << 2)),
+    load<f32>(row + (<usize>(ix0 + 2 * SW) << 2)), load<f32>(row + (<usize>(ix0 + 3 * SW) << 2)),
+  );
+}
+
+/**
+ * Args: pool params (0–12), x, y, idx. NaN wins; within a window row the first NaN ends the row, and a later row's
+ * NaN replaces it (the reference's scan order, reproduced exactly). Interior windows go four at a time with SIMD
+ * compare-and-select; windows touching the padding take the scalar path.
+ */
 export function maxPoolJob(tid: i32, nth: i32): void {
   readPool();
   const x = argp(13), y = argp(14), idx = argp(15);
   const planes = N * C, plane = H * W, oplane = OH * OW;
   const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
+  // Interior output columns: the whole window inside [0, W); SW == 2 reads 8 floats per tap quad.
+  const oxLo = (PW + SW - 1) / SW;
+  let oxHi = W - KW + PW < 0 ? 0 : (W - KW + PW) / SW + 1;
+  if (oxHi > OW) oxHi = OW;
+  const lane = i32x4(0, SW, 2 * SW, 3 * SW);
   for (let pl = p0; pl < p1; pl++) {
     const xp = x + (<usize>pl * plane << 2), yp = y + (<usize>pl * oplane << 2), ip = idx + (<usize>pl * oplane << 2);
     for (let oy = 0; oy < OH; oy++) {
       const y0 = oy * SH - PH;
-      const ky0 = imax(0, -y0), ky1 = imin(KH, H - y0);
-      for (let ox = 0; ox < OW; ox++) {
-        const x0 = ox * SW - PW;
-        const kx0 = imax(0, -x0), kx1 = imin(KW, W - x0);
-        let best: f32 = -Infinity;
-        let bestAt = -1;
-        for (let ky = ky0; ky < ky1; ky++) {
-          const row = (y0 + ky) * W;
-          for (let kx = kx0; kx < kx1; kx++) {
-            const at = row + x0 + kx;
-            const v = lf(xp, at);
-            if (v > best || v != v || bestAt < 0) {
-              best = v; bestAt = at;
-              if (v != v) break;
+      const rowInside = y0 >= 0 && y0 + KH <= H;
+      let ox = 0;
+      if (rowInside) {
+        for (; ox < oxLo && ox < OW; ox++) {
+          const at = maxWindow(xp, y0, ox * SW - PW);
+          sf(yp, oy * OW + ox, wBest); store<i32>(ip + (<usize>(oy * OW + ox) << 2), at);
+        }
+        for (; ox + 4 <= oxHi; ox += 4) {
+          const x0 = ox * SW - PW;
+          let best = f32x4.splat(0), bi = i32x4.splat(0);
+          for (let ky = 0; ky < KH; ky++) {
+            const rowOff = (y0 + ky) * W;
+            const row = xp + (<usize>rowOff << 2);
+            let rowNan = i32x4.splat(0);
+            for (let kx = 0; kx < KW; kx++) {
+              const v = tapQuad(row, x0 + kx);
+              const at = i32x4.add(lane, i32x4.splat(rowOff + x0 + kx));
+              const nan = f32x4.ne(v, v);
+              if (ky == 0 && kx == 0) {
+                best = v; bi = at; rowNan = nan;
+              } else {
+                const upd = v128.andnot(v128.or(f32x4.gt(v, best), nan), rowNan);
+                best = v128.bitselect(v, best, upd);
+                bi = v128.bitselect(at, bi, upd);
+                rowNan = v128.or(rowNan, v128.and(upd, nan));
+              }
             }
           }
+          const o = oy * OW + ox;
+          v128.store(yp + (<usize>o << 2), best);
+          v128.store(ip + (<usize>o << 2), bi);
         }
-        const o = oy * OW + ox;
-        sf(yp, o, best);
-        store<i32>(ip + (<usize>o << 2), bestAt);
+      }
+      for (; ox < OW; ox++) {
+        const at = maxWindow(xp, y0, ox * SW - PW);
+        sf(yp, oy * OW + ox, wBest); store<i32>(ip + (<usize>(oy * OW + ox) << 2), at);
       }
     }
   }

@@ -304,14 +304,21 @@ describe('pooling', () => {
     ['3x3 s1 pad1 exclude', poolParams(2, 3, 5, 6, 3, 3, 1, 1, 1, 1, false, false)],
     ['2x3 s(1,2) pad(1,1) ceil exclude', poolParams(3, 2, 7, 10, 2, 3, 1, 2, 1, 1, true, false)],
     ['large (threads)', poolParams(16, 32, 32, 32, 2, 2, 2, 2, 0, 0)],
+    ['3x3 s1 pad1 wide', poolParams(2, 3, 20, 21, 3, 3, 1, 1, 1, 1)],
+    ['3x3 s2 pad1 wide', poolParams(2, 3, 33, 32, 3, 3, 2, 2, 1, 1)],
+    ['3x3 s3', poolParams(2, 2, 30, 31, 3, 3, 3, 3, 0, 0)],
+    ['2x2 s2 small planes', poolParams(8, 4, 8, 8, 2, 2, 2, 2, 0, 0)],
   ];
   for (const [name, p] of cases) {
     it(`${name}: max and avg, forward and backward`, () => {
       const xn = p.n * p.c * p.h * p.w, yn = p.n * p.c * p.oh * p.ow;
       const x = arena.rand(xn), dy = arena.rand(yn), jy = arena.rand(yn), jx = arena.rand(xn);
-      // Ties and a NaN: the reference's choice of index must be reproduced exactly.
+      // Ties and NaNs (adjacent in a row, and in the next row): the reference's choice of index must be
+      // reproduced exactly.
       heap.f[x + 1] = heap.f[x]!;
-      if (xn > 40) heap.f[x + 37] = NaN;
+      heap.f[x + p.w + 2] = heap.f[x + 2]!;
+      const nans = xn > 3 * p.w + 40 ? [37, 38, 37 + p.w, 2 * p.w + 6, 2 * p.w + 8] : [];
+      for (const k of nans) heap.f[x + k] = NaN;
       const idxRef = arena.zeros(yn), idxW = arena.zeros(yn);
       const [r, a1, a2] = runAll(arena, [ref, w1, w2], [{ init: jy, n: yn }], (be, [y]) => be.maxPool2d(p, x, y!, be === ref ? idxRef : idxW));
       assertClose(a1![0]!, r![0]!, { atol: 0, rtol: 0 }, `${name} max 1T`);
@@ -320,7 +327,7 @@ describe('pooling', () => {
       const [rb, b1, b2] = runAll(arena, [ref, w1, w2], [{ init: jx, n: xn }], (be, [dx]) => be.maxPool2dBackward(p, dy, idxRef, dx!));
       assertClose(b1![0]!, rb![0]!, { atol: 1e-6, rtol: 1e-6 }, `${name} max bwd 1T`);
       assertClose(b2![0]!, rb![0]!, { atol: 1e-6, rtol: 1e-6 }, `${name} max bwd 2T`);
-      heap.f[x + 37] = 0.5;
+      for (const k of nans) heap.f[x + k] = 0.5;
       const [ra, c1, c2] = runAll(arena, [ref, w1, w2], [{ init: jy, n: yn }], (be, [y]) => be.avgPool2d(p, x, y!));
       assertClose(c1![0]!, ra![0]!, { atol: 1e-6, rtol: 1e-6 }, `${name} avg 1T`);
       assertClose(c2![0]!, ra![0]!, { atol: 1e-6, rtol: 1e-6 }, `${name} avg 2T`);
