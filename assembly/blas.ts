@@ -1,8 +1,12 @@
 // The GEMM job. Batched products of many small matrices run one product per chunk. Otherwise each product is
-// processed in column blocks: a packing phase (all threads pack the block's B panels into one shared buffer),
-// then a compute phase over C tiles (each packs its own rows of A). No packing work is duplicated.
+// processed in phases: A packed once into a shared buffer (when it fits), then per column block a packing phase
+// (all threads pack the block's B panels into one shared buffer) and a compute phase over C tiles. No packing
+// work is duplicated.
 import { argb, argi, argp, chunkDone, claim, chunkStart, imin, scratchPtr, sharedPtr, waitDone } from './common';
 import { gemmRegion, KC, macroKernel, MC, MR, NC, NR, packA, packB, setAMatrix, setBMatrix } from './gemm';
+
+/** Pre-packed A limit, in floats; larger A is packed per tile. */
+const A_PACK_FLOATS: i32 = 1 << 22;
 
 /** Packed-B buffer limit per column block, in floats. */
 const B_BLOCK_FLOATS: i32 = 1 << 21;
@@ -11,6 +15,7 @@ let transA = false, transB = false, M = 0, N = 0, K = 0, lda = 0, ldb = 0, ldc =
 let A: usize = 0, B: usize = 0, Cp: usize = 0, SA: usize = 0, SB: usize = 0, SC: usize = 0;
 // Tiled plan.
 let ncb = 0, nblocks = 0, kBlocks = 0, pgroups = 0, mt = 0, nt = 0, unitChunks = 0, packChunks = 0;
+let prepackA = false, aChunks = 0, mpad = 0, itemChunks = 0;
 
 function readGemm(): void {
   transA = argb(0); transB = argb(1);
@@ -43,14 +48,20 @@ function plan(nth: i32): void {
   if (nth > 1 && mt < 3 * nth) nt = imin(panels, (3 * nth + mt - 1) / mt);
   packChunks = kBlocks * pgroups;
   unitChunks = packChunks + mt * nt;
+  mpad = (M + MR - 1) / MR * MR;
+  prepackA = <i64>mpad * K <= <i64>A_PACK_FLOATS;
+  aChunks = prepackA ? kBlocks * mt : 0;
+  itemChunks = aChunks + nblocks * unitChunks;
 }
 
-/** Bytes of shared packed-B workspace the current GEMM needs on nth threads. */
+@inline function bBytes(): i64 { return <i64>K * ((ncb + NR - 1) / NR * NR) << 2; }
+
+/** Bytes of shared workspace (packed B block, then packed A) the current GEMM needs on nth threads. */
 export function gemmWorkspace(nth: i32): i32 {
   readGemm();
   if (batchMode(nth)) return 0;
   plan(nth);
-  return <i32>((<i64>K * ((ncb + NR - 1) / NR * NR)) << 2);
+  return <i32>(bBytes() + (prepackA ? <i64>mpad * K << 2 : 0));
 }
 
 /** Args: transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate, batch, strideA, strideB, strideC. */
@@ -68,20 +79,31 @@ export function gemmJob(tid: i32, nth: i32): i32 {
     return total;
   }
   plan(nth);
-  const bp = sharedPtr(0);
+  const bp = sharedPtr(0), apShared = bp + <usize>bBytes();
   const ncbPad = (ncb + NR - 1) / NR * NR;
   const ap = scratch, tile = scratch + (<usize>(MC * KC + KC * NC) << 2), tmp = tile + 128;
-  const total = batch * nblocks * unitChunks;
+  const total = batch * itemChunks;
   for (let c = claim(total); c >= 0; c = claim(total)) {
-    const u = c / unitChunks, r = c - u * unitChunks;
-    const bi = u / nblocks, blk = u - bi * nblocks;
-    const j0 = blk * ncb, ncols = imin(ncb, N - j0);
-    const panels = (ncols + NR - 1) / NR;
+    const bi = c / itemChunks, ci = c - bi * itemChunks;
+    const itemStart = bi * itemChunks;
     setAMatrix(A + <usize>bi * SA, lda, transA);
     setBMatrix(B + <usize>bi * SB, ldb, transB);
+    if (ci < aChunks) {
+      // Pack one (k-block, MC rows) piece of A; the previous item's tiles read the buffer.
+      waitDone(itemStart);
+      const kb = ci / mt, rt = ci - kb * mt;
+      const pc = kb * KC, kc = imin(KC, K - pc), m0 = rt * MC;
+      packA(m0, imin(MC, M - m0), pc, kc, apShared + ((<usize>pc * mpad + <usize>m0 * kc) << 2));
+      chunkDone();
+      continue;
+    }
+    const u = (ci - aChunks) / unitChunks, r = ci - aChunks - u * unitChunks;
+    const unitStart = itemStart + aChunks + u * unitChunks;
+    const j0 = u * ncb, ncols = imin(ncb, N - j0);
+    const panels = (ncols + NR - 1) / NR;
     if (r < packChunks) {
       // The previous unit's tiles read the buffer this unit overwrites.
-      waitDone(u * unitChunks);
+      waitDone(unitStart);
       const kb = r / pgroups, grp = r - kb * pgroups;
       const pc = kb * KC, kc = imin(KC, K - pc);
       const q0 = chunkStart(panels, grp, pgroups, 1), q1 = chunkStart(panels, grp + 1, pgroups, 1);
@@ -90,7 +112,7 @@ export function gemmJob(tid: i32, nth: i32): i32 {
         packB(pc, kc, j0 + q0 * NR, cols, bp + ((<usize>pc * ncbPad + <usize>q0 * NR * kc) << 2), tmp);
       }
     } else {
-      waitDone(u * unitChunks + packChunks);
+      waitDone(unitStart + packChunks);
       const t = r - packChunks;
       const rt = t / nt, ct = t - rt * nt;
       const m0 = rt * MC, m1 = imin(M, m0 + MC);
@@ -100,8 +122,10 @@ export function gemmJob(tid: i32, nth: i32): i32 {
         const c0 = Cp + <usize>bi * SC + ((<usize>m0 * ldc + j0 + n0) << 2);
         for (let pc = 0; pc < K; pc += KC) {
           const kc = imin(KC, K - pc);
-          packA(m0, m1 - m0, pc, kc, ap);
-          macroKernel(ap, bp + ((<usize>pc * ncbPad + <usize>n0 * kc) << 2), m1 - m0, cols, kc, c0, ldc, acc || pc > 0, tile);
+          let apk = ap;
+          if (prepackA) apk = apShared + ((<usize>pc * mpad + <usize>m0 * kc) << 2);
+          else packA(m0, m1 - m0, pc, kc, ap);
+          macroKernel(apk, bp + ((<usize>pc * ncbPad + <usize>n0 * kc) << 2), m1 - m0, cols, kc, c0, ldc, acc || pc > 0, tile);
         }
       }
     }

@@ -315,9 +315,31 @@ function packBMatrix(pc: i32, kc: i32, jc: i32, nc: i32, dst: usize): void {
   }
 }
 
+/** i8x16.swizzle masks: SHIFT_MASKS + 16k moves lanes up by k (zeros below); + 64 + 16k moves them down by k. */
+const SHIFT_MASKS: usize = memory.data<u8>([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 255, 255, 255, 255, 255, 255, 255, 255, 0, 1, 2, 3, 4, 5, 6, 7, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, 8, 9, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255], 16);
+
+/**
+ * Four consecutive input columns ix0 .. ix0+3 of a row of width cvW, zeros outside [0, cvW); never reads outside
+ * the row. Stride 1 only.
+ */
+@inline function rowQuad(row: usize, ix0: i32): v128 {
+  if (ix0 >= 0 && ix0 + 4 <= cvW) return v128.load(row + (<usize>ix0 << 2));
+  if (ix0 + 4 <= 0 || ix0 >= cvW) return f32x4.splat(0);
+  if (cvW >= 4) {
+    if (ix0 < 0) return i8x16.swizzle(v128.load(row), v128.load(SHIFT_MASKS + (<usize>(-ix0) << 4)));
+    return i8x16.swizzle(v128.load(row + (<usize>(cvW - 4) << 2)), v128.load(SHIFT_MASKS + 64 + (<usize>(ix0 - cvW + 4) << 4)));
+  }
+  let v = f32x4.splat(0);
+  if (ix0 >= 0 && ix0 < cvW) v = f32x4.replace_lane(v, 0, load<f32>(row + (<usize>ix0 << 2)));
+  if (ix0 + 1 >= 0 && ix0 + 1 < cvW) v = f32x4.replace_lane(v, 1, load<f32>(row + (<usize>(ix0 + 1) << 2)));
+  if (ix0 + 2 >= 0 && ix0 + 2 < cvW) v = f32x4.replace_lane(v, 2, load<f32>(row + (<usize>(ix0 + 2) << 2)));
+  if (ix0 + 3 >= 0 && ix0 + 3 < cvW) v = f32x4.replace_lane(v, 3, load<f32>(row + (<usize>(ix0 + 3) << 2)));
+  return v;
+}
+
 /** Four consecutive output pixels (same row) of tap (iy, ix0 + q*SW); zeros outside the image. */
 @inline function im2colQuad(row: usize, ix0: i32): v128 {
-  if (cvSW == 1 && ix0 >= 0 && ix0 + 4 <= cvW) return v128.load(row + (<usize>ix0 << 2));
+  if (cvSW == 1) return rowQuad(row, ix0);
   let v = f32x4.splat(0);
   let ix = ix0;
   if (ix >= 0 && ix < cvW) v = f32x4.replace_lane(v, 0, load<f32>(row + (<usize>ix << 2)));
@@ -391,11 +413,83 @@ function packBIm2col(pc: i32, kc: i32, jc: i32, nc: i32, dst: usize, tmp: usize)
 }
 
 /** B_IM2COL_T: rows p = (image, output pixel), columns j = (ci, ky, kx). */
-function packBIm2colT(pc: i32, kc: i32, jc: i32, nc: i32, dst: usize): void {
+function packBIm2colT(pc: i32, kc: i32, jc: i32, nc: i32, dst: usize, tmp: usize): void {
+  const full = nc / NR * NR;
+  if (cvSW != 1 || full == 0) { packBIm2colTScalar(pc, kc, jc, 0, nc, dst); return; }
   const khw = cvKH * cvKW, plane = cvH * cvW, ohow = cvOH * cvOW;
   const img0 = pc / ohow, pix0 = pc - img0 * ohow;
   const oyStart = pix0 / cvOW, oxStart = pix0 - oyStart * cvOW;
-  for (let jr = 0; jr < nc; jr += NR) {
+  for (let jr = 0; jr < full; jr += NR) {
+    // Per column q of the panel: channel offset (floats), row offset of the tap, column offset of the tap.
+    for (let q = 0; q < NR; q++) {
+      const j = jc + jr + q;
+      const ci = j / khw, rem = j - ci * khw;
+      const ky = rem / cvKW, kx = rem - ky * cvKW;
+      store<i32>(tmp + (<usize>q * 12), ci * plane);
+      store<i32>(tmp + (<usize>q * 12), ky * cvDH - cvPH, 4);
+      store<i32>(tmp + (<usize>q * 12), kx * cvDW - cvPW, 8);
+    }
+    let d = dst + ((<usize>jr * kc) << 2);
+    let img = img0, oy = oyStart, ox = oxStart;
+    let p = 0;
+    while (p < kc) {
+      const run = imin(cvOW - ox, kc - p);
+      const end = ox + run;
+      const ib = bPtr + (<usize>img * bImgStride << 2);
+      const oyS = oy * cvSH;
+      let o = ox;
+      for (; o + 4 <= end; o += 4) {
+        // Eight columns × four pixels, transposed into four panel rows.
+        const v0 = tapQuad(ib, tmp, 0, oyS, o), v1 = tapQuad(ib, tmp, 1, oyS, o);
+        const v2 = tapQuad(ib, tmp, 2, oyS, o), v3 = tapQuad(ib, tmp, 3, oyS, o);
+        const v4 = tapQuad(ib, tmp, 4, oyS, o), v5 = tapQuad(ib, tmp, 5, oyS, o);
+        const v6 = tapQuad(ib, tmp, 6, oyS, o), v7 = tapQuad(ib, tmp, 7, oyS, o);
+        let t0 = v128.shuffle<i32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(v0, v1, 2, 6, 3, 7);
+        let t2 = v128.shuffle<i32>(v2, v3, 0, 4, 1, 5), t3 = v128.shuffle<i32>(v2, v3, 2, 6, 3, 7);
+        v128.store(d, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
+        v128.store(d, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 32);
+        v128.store(d, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 64);
+        v128.store(d, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 96);
+        t0 = v128.shuffle<i32>(v4, v5, 0, 4, 1, 5); t1 = v128.shuffle<i32>(v4, v5, 2, 6, 3, 7);
+        t2 = v128.shuffle<i32>(v6, v7, 0, 4, 1, 5); t3 = v128.shuffle<i32>(v6, v7, 2, 6, 3, 7);
+        v128.store(d, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5), 16);
+        v128.store(d, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 48);
+        v128.store(d, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 80);
+        v128.store(d, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 112);
+        d += 128;
+      }
+      for (; o < end; o++) {
+        for (let q = 0; q < NR; q++) {
+          const iy = oyS + load<i32>(tmp + (<usize>q * 12), 4), ix = o + load<i32>(tmp + (<usize>q * 12), 8);
+          let v: f32 = 0;
+          if (iy >= 0 && iy < cvH && ix >= 0 && ix < cvW) v = load<f32>(ib + (<usize>(load<i32>(tmp + (<usize>q * 12)) + iy * cvW + ix) << 2));
+          store<f32>(d + (<usize>q << 2), v);
+        }
+        d += 32;
+      }
+      p += run;
+      ox = 0;
+      if (++oy == cvOH) { oy = 0; img++; }
+    }
+  }
+  if (full < nc) packBIm2colTScalar(pc, kc, jc, full, nc, dst);
+}
+
+/** Column q's values at output pixels (oy, o .. o+3), stride 1. */
+@inline function tapQuad(ib: usize, tmp: usize, q: i32, oyS: i32, o: i32): v128 {
+  const e = tmp + (<usize>q * 12);
+  const iy = oyS + load<i32>(e, 4);
+  if (iy < 0 || iy >= cvH) return f32x4.splat(0);
+  return rowQuad(ib + (<usize>(load<i32>(e) + iy * cvW) << 2), o + load<i32>(e, 8));
+}
+
+/** B_IM2COL_T, one element at a time: panels starting at jr0 .. jr1 (exclusive bound on columns). */
+function packBIm2colTScalar(pc: i32, kc: i32, jc: i32, jr0: i32, jr1: i32, dst: usize): void {
+  const khw = cvKH * cvKW, plane = cvH * cvW, ohow = cvOH * cvOW;
+  const img0 = pc / ohow, pix0 = pc - img0 * ohow;
+  const oyStart = pix0 / cvOW, oxStart = pix0 - oyStart * cvOW;
+  const nc = jr1;
+  for (let jr = jr0; jr < jr1; jr += NR) {
     const cols = imin(NR, nc - jr);
     const dpanel = dst + ((<usize>jr * kc) << 2);
     for (let q = 0; q < NR; q++) {
@@ -447,7 +541,7 @@ function packBIm2colT(pc: i32, kc: i32, jc: i32, nc: i32, dst: usize): void {
 export function packB(pc: i32, kc: i32, jc: i32, nc: i32, dst: usize, tmp: usize): void {
   if (bMode == B_MATRIX) packBMatrix(pc, kc, jc, nc, dst);
   else if (bMode == B_IM2COL) packBIm2col(pc, kc, jc, nc, dst, tmp);
-  else packBIm2colT(pc, kc, jc, nc, dst);
+  else packBIm2colT(pc, kc, jc, nc, dst, tmp);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
