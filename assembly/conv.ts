@@ -30,6 +30,11 @@ function readGeometry(): void {
 
 @inline function isDepthwise(): bool { return CG == 1 && OCG == 1; }
 @inline function isPointwise(): bool { return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0; }
+/**
+ * Input gradient as a convolution of dY with the flipped weights (stride 1, enough input channels per group to
+ * amortise packing im2col(dY)); otherwise col = Wᵀ·dY and col2im.
+ */
+@inline function flippedInputGrad(): bool { return SH == 1 && SW == 1 && (CG >= 16 || isPointwise()); }
 
 /** Bytes of shared workspace slot `slot` the convolution kernel `kind` (0 fwd, 1 input grad, 2 weight grad) needs on nth threads. */
 export function convWorkspace(kind: i32, slot: i32, nth: i32): i32 {
@@ -38,7 +43,7 @@ export function convWorkspace(kind: i32, slot: i32, nth: i32): i32 {
   const ohow = OH * OW;
   if (kind == 0) return slot == 0 ? GROUPS * roundUp(OCG, MR) * CKK * 4 : 0;
   if (kind == 1) {
-    if (SH == 1 && SW == 1) return slot == 0 ? GROUPS * roundUp(CG, MR) * OCG * KH * KW * 4 : 0;
+    if (flippedInputGrad()) return slot == 0 ? GROUPS * roundUp(CG, MR) * OCG * KH * KW * 4 : 0;
     if (slot == 0) return GROUPS * roundUp(CKK, MR) * OCG * 4;
     if (slot == 1) return imin(N, nth) * roundUp(CKK * ohow, 16) * 4;
     return 0;
@@ -114,7 +119,7 @@ export function convBackwardInputJob(tid: i32, nth: i32): i32 {
   const scratch = scratchPtr(tid);
   const ohow = OH * OW, plane = H * W;
   const wp = sharedPtr(0);
-  if (SH == 1 && SW == 1) {
+  if (flippedInputGrad()) {
     // dX_img,g [cg × H·W] = flip(W_g)ᵀ [cg × ocg·KH·KW] · im2col'(dY_img,g).
     const kk = OCG * KH * KW, mpad = roundUp(CG, MR);
     const gstride = <usize>mpad * kk << 2;

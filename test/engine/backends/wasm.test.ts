@@ -235,6 +235,9 @@ describe('conv2d', () => {
     ['wider', convParams(4, 32, 8, 8, 64, 3, 3, 1, 1, 1, 1)],
     ['odd 5x3 groups3', convParams(2, 6, 10, 10, 6, 5, 3, 2, 1, 3, 0, 1, 1, 3)],
     ['13x11 output rows straddle panels', convParams(3, 16, 13, 11, 24, 3, 3, 1, 1, 1, 1)],
+    ['16 channels, pad larger than the kernel reach', convParams(2, 16, 6, 7, 8, 3, 3, 1, 1, 3, 2)],
+    ['16 channels, dilated', convParams(2, 16, 9, 8, 8, 3, 3, 1, 1, 2, 2, 2, 2)],
+    ['16 channels, 2x2 kernel, narrow', convParams(2, 16, 5, 3, 8, 2, 2, 1, 1, 0, 1)],
   ];
 
   for (const [name, p] of cases) {
