@@ -258,24 +258,19 @@ export function convBackwardWeightJob(tid: i32, nth: i32): i32 {
   return total;
 }
 
-/** Sum of len floats: f32x4 partial sums over blocks, accumulated in f64. */
+/** Sum of len floats, accumulated in float64 lanes (as the reference's float64 sums). */
 export function sumRow(p: usize, len: i32): f64 {
-  let total: f64 = 0;
+  let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
   let i = 0;
-  while (i < len) {
-    const end = imin(len, i + 1024);
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-    for (; i + 8 <= end; i += 8) {
-      a0 = f32x4.add(a0, v128.load(p + (<usize>i << 2)));
-      a1 = f32x4.add(a1, v128.load(p + (<usize>i << 2), 16));
-    }
-    let s: f32 = 0;
-    for (; i < end; i++) s += load<f32>(p + (<usize>i << 2));
-    a0 = f32x4.add(a0, a1);
-    total += <f64>f32x4.extract_lane(a0, 0) + <f64>f32x4.extract_lane(a0, 1) + <f64>f32x4.extract_lane(a0, 2)
-      + <f64>f32x4.extract_lane(a0, 3) + <f64>s;
+  for (; i + 4 <= len; i += 4) {
+    const v = v128.load(p + (<usize>i << 2));
+    a0 = f64x2.add(a0, f64x2.promote_low_f32x4(v));
+    a1 = f64x2.add(a1, f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 2, 3)));
   }
-  return total;
+  let s: f64 = 0;
+  for (; i < len; i++) s += <f64>load<f32>(p + (<usize>i << 2));
+  a0 = f64x2.add(a0, a1);
+  return f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1) + s;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
