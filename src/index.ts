@@ -1,0 +1,9 @@
+/** convlab's library entry point: the high-level API, plus each layer for those who want to go lower. */
+export { trainModel, evaluateCheckpoint, predict, loadModel, type TrainOptions, type TrainSummary, type Prediction } from './api.js';
+export * as engine from './engine/index.js';
+export * as nn from './nn/index.js';
+export * as models from './models/index.js';
+export * as data from './data/index.js';
+export * as metrics from './metrics/index.js';
+export * as report from './report/index.js';
+export { initEngine } from './engine/engine.js';
