@@ -488,7 +488,7 @@ function expSum(x: usize, y: usize, n: i32, mx: f32, write: bool): f64 {
   let total: f64 = 0;
   let i = 0;
   while (i + 4 <= n) {
-    const end = imin(n, i + 1024) & ~3;
+    const end = imin(n, i + 256) & ~3;
     let acc = splat(0);
     for (; i < end; i += 4) {
       const e = vexp(f32x4.sub(ld(x, i), mv));
@@ -543,7 +543,7 @@ export function softmaxBackwardJob(tid: i32, nth: i32): void {
     if (log) dot = sumRow(dyr, cols);
     else {
       while (i + 4 <= cols) {
-        const end = imin(cols, i + 1024) & ~3;
+        const end = imin(cols, i + 256) & ~3;
         let acc = splat(0);
         for (; i < end; i += 4) acc = f32x4.add(acc, f32x4.mul(ld(dyr, i), ld(yr, i)));
         dot += hsum(acc);
@@ -571,7 +571,7 @@ function sqDevSum(p: usize, len: i32, mu: f32): f64 {
   let total: f64 = 0;
   let i = 0;
   while (i < len) {
-    const end = imin(len, i + 1024);
+    const end = imin(len, i + 256);
     let acc = splat(0);
     for (; i + 4 <= end; i += 4) { const d = f32x4.sub(ld(p, i), mv); acc = f32x4.add(acc, f32x4.mul(d, d)); }
     let s: f32 = 0;
@@ -638,7 +638,7 @@ export function bnBackwardJob(tid: i32, nth: i32): void {
       const xp = x + o, dp = dy + o;
       let i = 0;
       while (i < hw) {
-        const end = imin(hw, i + 1024);
+        const end = imin(hw, i + 256);
         let a0 = splat(0), a1 = splat(0);
         for (; i + 4 <= end; i += 4) {
           const d = ld(dp, i);
