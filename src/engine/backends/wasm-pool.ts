@@ -61,16 +61,16 @@ export class WasmPool {
     if (shared && threads > 1) {
       const p = await platform();
       const url = new URL('./wasm-worker.js', import.meta.url);
-      const started = await Promise.all(
-        Array.from({ length: threads - 1 }, (_, i) => p.startWorker(url, { module, memory, tid: i + 1, spin: WORKER_SPIN, base })),
-      );
+      const started: WorkerHandle[] = [];
       try {
+        for (let i = 1; i < threads; i++) started.push(await p.startWorker(url, { module, memory, tid: i, spin: WORKER_SPIN, base }));
         await Promise.all(started.map((w) => w.ready));
+        workers.push(...started);
       } catch (e) {
+        // No workers on this host (or they failed to start): run single-threaded rather than not at all.
         await Promise.all(started.map((w) => w.terminate()));
-        throw e;
+        console.warn(`convlab: wasm worker threads unavailable (${(e as Error).message}); running on one thread`);
       }
-      workers.push(...started);
     }
     return new WasmPool(memory, exports, workers, base);
   }
