@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { evaluateCheckpoint, predict, trainModel } from '../api.js';
 import { DATASET_NAMES, listDatasets } from '../data/index.js';
-import { formatReport } from '../metrics/index.js';
+import { formatConfusion, formatReport } from '../metrics/index.js';
 import { listModels, getModelSpec } from '../models/index.js';
 import { compareRuns, writeReport } from '../report/index.js';
 import { progressCallbacks } from '../train/progress.js';
@@ -103,6 +103,7 @@ program.command('train')
     }
     console.log(`\ntest set (${summary.test.numSamples} images), best epoch ${summary.bestEpoch}:\n`);
     console.log(formatReport(summary.test));
+    console.log(`\nconfusion matrix (rows: true class, columns: predicted):\n${formatConfusion(summary.test.confusionMatrix, summary.test.classNames)}`);
     console.log(`\nrun directory: ${summary.runDir}`);
     if (summary.report) console.log(`report: ${summary.report.html}`);
   });
@@ -117,7 +118,8 @@ program.command('eval')
   .option('--json', 'print the metrics as JSON')
   .action(async (path: string, o: Record<string, any>) => {
     const r = await evaluateCheckpoint(path, o.dataset, { dataDir: o.dataDir, split: o.split, threads: o.threads });
-    process.stdout.write(o.json ? JSON.stringify({ loss: r.loss, ...r.report }, null, 2) + '\n' : r.text + '\n');
+    process.stdout.write(o.json ? JSON.stringify({ loss: r.loss, ...r.report }, null, 2) + '\n'
+      : `${r.text}\n\nconfusion matrix (rows: true class, columns: predicted):\n${formatConfusion(r.report.confusionMatrix, r.report.classNames)}\n`);
   });
 
 program.command('predict')
