@@ -307,6 +307,7 @@ export function renderReport(run: RunData, charts: ReportCharts = {}, options: R
     fact('Model', escapeHtml(config.model)),
     fact('Dataset', escapeHtml(config.dataset)),
     fact('Parameters', fmtInt(config.params ?? null)),
+    isNum(config.macs_per_image) ? fact('Forward FLOPs/image', `${((2 * config.macs_per_image) / 1e6).toFixed(1)} M`) : '',
     fact('Epochs', isNum(config.epochs) && config.epochs !== metrics.length ? `${metrics.length} of ${config.epochs}` : String(metrics.length)),
     isNum(config.batch_size) ? fact('Batch size', fmtInt(config.batch_size)) : '',
     opt ? fact('Optimizer', escapeHtml(opt)) : '',
@@ -392,6 +393,7 @@ export function renderComparison(rows: ComparisonRow[], chartSvg?: string): stri
   const oneDataset = datasets.length === 1;
   const cols: { head: string; get: (r: ComparisonRow) => number | null; fmt: (v: number | null) => string; low?: boolean; noBest?: boolean }[] = [
     { head: 'Params', get: (r) => r.params, fmt: fmtInt, low: true },
+    { head: 'MFLOPs/img', get: (r) => (r.macsPerImage === null ? null : (2 * r.macsPerImage) / 1e6), fmt: (v) => (v === null ? '—' : v.toFixed(1)), low: true },
     { head: 'Epochs', get: (r) => r.epochs, fmt: fmtInt, noBest: true },
     { head: 'Best val acc', get: (r) => r.bestValAcc, fmt: (v) => fmtPct(v) },
     { head: 'Test acc', get: (r) => r.testAcc, fmt: (v) => fmtPct(v) },

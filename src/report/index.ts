@@ -86,6 +86,7 @@ export function summarizeRun(run: RunData): ComparisonRow {
     model: run.config.model,
     dataset: run.config.dataset,
     params: num(run.config.params),
+    macsPerImage: num(run.config.macs_per_image),
     epochs: m.length,
     valAcc: num(last.val_acc),
     bestValAcc: Math.max(...m.map((r) => r.val_acc)),

@@ -87,6 +87,8 @@ export interface ComparisonRow {
   model: string;
   dataset: string;
   params: number | null;
+  /** Forward multiply-accumulates per image (config.json's macs_per_image). */
+  macsPerImage: number | null;
   epochs: number;
   /** Validation accuracy of the last epoch. */
   valAcc: number | null;

@@ -137,7 +137,9 @@ export function train(config: TrainConfig, data: TrainData, runDir: string, opts
     E.rng().setState(state.rng);
     cb.onLog?.(`resuming ${runDir} at epoch ${state.epoch + 1}, batch ${state.batch}`);
   } else {
-    writeJsonAtomic(join(runDir, 'config.json'), { ...config, classes: trainSet.classes, params: model.parameterCount(),
+    const macs = E.noGrad(() => E.tidy(() => E.countMacs(() => { model.eval().forward(E.zeros([1, trainSet.channels, trainSet.height, trainSet.width])); })));
+    model.train();
+    writeJsonAtomic(join(runDir, 'config.json'), { ...config, batch_size: config.batchSize, classes: trainSet.classes, params: model.parameterCount(), macs_per_image: macs,
       train_size: trainSet.length, val_size: valSet.length, mean: stats.mean, std: stats.std, class_counts: counts });
   }
 

@@ -19,8 +19,8 @@ import { CLASSES, sampleConfusion, sampleMetrics } from './sample-run.js';
 
 const rows = sampleMetrics(8) as EpochMetrics[];
 const cmpRows: ComparisonRow[] = [
-  { dir: 'a', label: 'lenet5', model: 'lenet5', dataset: 'mnist', params: 61706, epochs: 10, valAcc: 0.98, bestValAcc: 0.985, testAcc: 0.984, macroRecall: 0.982, balancedAcc: 0.982, imagesPerSec: 5200, wallSeconds: 130 },
-  { dir: 'b', label: 'cnn-small', model: 'cnn-small', dataset: 'mnist', params: 120000, epochs: 10, valAcc: 0.99, bestValAcc: 0.991, testAcc: 0.99, macroRecall: null, balancedAcc: null, imagesPerSec: null, wallSeconds: null },
+  { dir: 'a', label: 'lenet5', model: 'lenet5', dataset: 'mnist', params: 61706, macsPerImage: null, epochs: 10, valAcc: 0.98, bestValAcc: 0.985, testAcc: 0.984, macroRecall: 0.982, balancedAcc: 0.982, imagesPerSec: 5200, wallSeconds: 130 },
+  { dir: 'b', label: 'cnn-small', model: 'cnn-small', dataset: 'mnist', params: 120000, macsPerImage: null, epochs: 10, valAcc: 0.99, bestValAcc: 0.991, testAcc: 0.99, macroRecall: null, balancedAcc: null, imagesPerSec: null, wallSeconds: null },
 ];
 
 function flatten(spec: unknown): string {
