@@ -73,6 +73,11 @@ function simpleJob(kernel: i32, nth: i32): i32 {
   return total;
 }
 
+/** End of the module's static data: the heap's allocations must start above it. */
+export function staticEnd(): usize {
+  return __heap_base;
+}
+
 /** Bytes of scratch each thread needs (allocated by TypeScript from the heap). */
 export function scratchBytesPerThread(): i32 {
   return <i32>GEMM_SCRATCH_BYTES;

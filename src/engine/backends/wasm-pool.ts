@@ -12,6 +12,7 @@ import { platform, type WorkerHandle } from './wasm-platform.js';
 export interface KernelExports {
   run(base: number, tid: number, seq: number): number;
   scratchBytesPerThread(): number;
+  staticEnd(): number;
   convWorkspace(base: number, kind: number, slot: number, nth: number): number;
   gemmWorkspace(base: number, nth: number): number;
 }

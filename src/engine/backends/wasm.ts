@@ -9,7 +9,7 @@ import type { Heap } from '../heap.js';
 import { ReferenceBackend } from './reference.js';
 import * as abi from './wasm-abi.js';
 import {
-  ARGS, CTRL_BYTES, GEMM_KC, GEMM_MC, GEMM_NC, K_CONV_BWD_INPUT, K_CONV_BWD_WEIGHT, K_CONV_FWD, K_GEMM, MAX_ARGS,
+  ARGS, CTRL_BYTES, K_CONV_BWD_INPUT, K_CONV_BWD_WEIGHT, K_CONV_FWD, K_GEMM, MAX_ARGS,
   MAX_THREADS, SCRATCH_TABLE, SHARED_TABLE,
 } from './wasm-abi.js';
 import { platform, threadsFromEnv } from './wasm-platform.js';
@@ -18,6 +18,8 @@ import { WasmPool } from './wasm-pool.js';
 export interface WasmBackendOptions {
   /** Threads including the main thread; default CONVLAB_THREADS, else the host's available parallelism. */
   threads?: number;
+  /** A compiled kernel module to use instead of build/kernels*.wasm (benchmarks of alternative builds). */
+  module?: WebAssembly.Module;
 }
 
 /** Below this many flops a GEMM stays on one thread (waking a worker costs more than it saves). */
@@ -71,28 +73,30 @@ export class WasmBackend extends ReferenceBackend {
     let threads = Math.max(1, Math.floor(opts.threads ?? threadsFromEnv(pl)));
     if (!heap.shared) threads = 1;
     threads = Math.min(threads, MAX_THREADS);
-    const module = await compileKernels(heap.shared);
-    // The control block, then per-thread scratch (packed GEMM panels). Allocating first also grows a tiny heap
-    // past the module's minimum memory.
-    const bytes = SCRATCH_BYTES;
-    const ptrs: number[] = [heap.alloc(CTRL_BYTES)];
-    for (let t = 0; t < threads; t++) ptrs.push(heap.alloc(bytes));
+    const module = opts.module ?? await compileKernels(heap.shared);
+    // The module's static data sits at 64 KiB in the heap's reserved first MiB; it declares 1 MiB of memory.
+    const have = heap.memory.buffer.byteLength;
+    if (have < MODULE_MIN_BYTES) heap.memory.grow(Math.ceil((MODULE_MIN_BYTES - have) / 65536));
+    const ctrl = heap.alloc(CTRL_BYTES);
     let pool: WasmPool;
     try {
-      pool = await WasmPool.create(module, heap.memory, threads, ptrs[0]!);
+      pool = await WasmPool.create(module, heap.memory, threads, ctrl);
     } catch (e) {
-      for (const p of ptrs) heap.free(p);
+      heap.free(ctrl);
       throw e;
     }
-    if (pool.exports.scratchBytesPerThread() > bytes) {
+    if (ctrl < pool.exports.staticEnd()) {
       void pool.dispose();
-      for (const p of ptrs) heap.free(p);
-      throw new Error('wasm backend: kernel module needs more scratch than wasm-abi.ts provides (rebuild?)');
+      heap.free(ctrl);
+      throw new Error('wasm backend: the heap must reserve its first MiB for the kernels (HeapOptions.reservedBytes)');
     }
+    // Per-thread scratch (packed GEMM panels), sized by the module.
+    const bytes = pool.exports.scratchBytesPerThread();
     const backend = new WasmBackend(heap, pool);
-    backend.scratch.push(...ptrs);
-    const table = new Uint32Array(heap.memory.buffer, ptrs[0]! + SCRATCH_TABLE, 2 * MAX_THREADS);
-    ptrs.slice(1).forEach((p, t) => { table[2 * t] = p; table[2 * t + 1] = bytes; });
+    backend.scratch.push(ctrl);
+    for (let t = 0; t < pool.threads; t++) backend.scratch.push(heap.alloc(bytes));
+    const table = new Uint32Array(heap.memory.buffer, ctrl + SCRATCH_TABLE, 2 * MAX_THREADS);
+    backend.scratch.slice(1).forEach((p, t) => { table[2 * t] = p; table[2 * t + 1] = bytes; });
     return backend;
   }
 
@@ -423,5 +427,5 @@ function collapse(shape: number[], strides: number[][]): { shape: number[]; stri
   return { shape: outShape, strides: outStrides };
 }
 
-/** Per-thread scratch: packed A block, packed B block, edge tile (checked against the module at startup). */
-const SCRATCH_BYTES = (GEMM_MC * GEMM_KC + GEMM_KC * GEMM_NC + 128) * 4;
+/** The kernel module's declared minimum memory (asconfig.json initialMemory: 16 pages). */
+const MODULE_MIN_BYTES = 16 * 65536;

@@ -131,6 +131,25 @@ describe('WasmBackend construction', () => {
   it('rejects a float64 heap', async () => {
     await assert.rejects(WasmBackend.create(new Heap({ floatBytes: 8, shared: false }), { threads: 1 }));
   });
+
+  it('rejects a heap without the reserved first MiB, and grows a tiny heap to the module minimum', async () => {
+    await assert.rejects(WasmBackend.create(new Heap({ reservedBytes: 4096 }), { threads: 1 }), /reserve/);
+    const tiny = new Heap({ initialBytes: 0 });
+    const be = await WasmBackend.create(tiny, { threads: 2 });
+    const x = tiny.alloc(64 * 4) / 4;
+    be.fill(x, 64, 3);
+    assert.equal(tiny.f[x + 63], 3);
+    be.dispose();
+  });
+
+  it('returns its control block and scratch to the heap on dispose', async () => {
+    const h = new Heap();
+    const before = h.liveBuffers;
+    const be = await WasmBackend.create(h, { threads: 2 });
+    assert.ok(h.liveBuffers > before);
+    be.dispose();
+    assert.equal(h.liveBuffers, before);
+  });
 });
 
 describe('gemm', () => {
