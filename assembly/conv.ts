@@ -194,7 +194,14 @@ function col2im(col: usize, dxg: usize): void {
           if (iy < 0 || iy >= H) continue;
           const drow = dxg + (<usize>(ci * plane + iy * W) << 2);
           const src = crow + (<usize>oy * OW << 2);
-          for (let ox = oxLo; ox < oxHi; ox++) {
+          let ox = oxLo;
+          if (SW == 1) {
+            for (; ox + 4 <= oxHi; ox += 4) {
+              const d = drow + (<usize>(ox + ixOff) << 2);
+              v128.store(d, f32x4.add(v128.load(d), v128.load(src + (<usize>ox << 2))));
+            }
+          }
+          for (; ox < oxHi; ox++) {
             const d = drow + (<usize>(ox * SW + ixOff) << 2);
             store<f32>(d, load<f32>(d) + load<f32>(src + (<usize>ox << 2)));
           }
