@@ -21,39 +21,39 @@ export function trackTensor(t: Tensor): void {
 type Returned = Tensor | Tensor[] | Record<string, Tensor> | number | void | undefined | null | object;
 
 export function tidy<T extends Returned>(fn: () => T): T {
-  const scope: Scope = { tensors: [] };
-  scopes.push(scope);
+  const scope = openScope();
   let result: T;
   try {
     result = fn();
   } catch (err) {
-    disposeScope(scope); // a throwing scope frees what it made, as a returning one does
+    closeScope(scope, undefined); // a throwing scope frees what it made, as a returning one does
     throw err;
-  } finally {
-    scopes.pop();
   }
-  const survivors = new Set<Tensor>();
-  collectTensors(result, survivors);
-  const parent = currentScope();
-  for (const t of scope.tensors) {
-    if (survivors.has(t)) parent?.tensors.push(t);
-    else if (!t.kept) t.dispose();
-  }
-  return result;
+  return closeScope(scope, result);
 }
 
 export async function tidyAsync<T extends Returned>(fn: () => Promise<T>): Promise<T> {
-  const scope: Scope = { tensors: [] };
-  scopes.push(scope);
+  const scope = openScope();
   let result: T;
   try {
     result = await fn();
   } catch (err) {
-    disposeScope(scope);
+    closeScope(scope, undefined);
     throw err;
-  } finally {
-    scopes.splice(scopes.indexOf(scope), 1);
   }
+  return closeScope(scope, result);
+}
+
+function openScope(): Scope {
+  const scope: Scope = { tensors: [] };
+  scopes.push(scope);
+  return scope;
+}
+
+/** Disposes the scope's tensors except the ones in `result`, which move to the enclosing scope. */
+function closeScope<T>(scope: Scope, result: T): T {
+  // Async scopes may close out of order, so remove this one wherever it is.
+  scopes.splice(scopes.lastIndexOf(scope), 1);
   const survivors = new Set<Tensor>();
   collectTensors(result, survivors);
   const parent = currentScope();
@@ -62,10 +62,6 @@ export async function tidyAsync<T extends Returned>(fn: () => Promise<T>): Promi
     else if (!t.kept) t.dispose();
   }
   return result;
-}
-
-function disposeScope(scope: Scope): void {
-  for (const t of scope.tensors) if (!t.kept) t.dispose();
 }
 
 function collectTensors(value: unknown, out: Set<Tensor>): void {

@@ -37,31 +37,11 @@ export class ReferenceBackend implements Backend {
 
   conv2d(p: Conv2dParams, x: number, w: number, b: number, y: number): void {
     const f = this.heap.f;
-    const cg = p.c / p.groups, ocg = p.oc / p.groups;
+    const plane = p.oh * p.ow;
     for (let n = 0; n < p.n; n++) {
-      for (let o = 0; o < p.oc; o++) {
-        const g = Math.floor(o / ocg);
-        for (let oy = 0; oy < p.oh; oy++) {
-          for (let ox = 0; ox < p.ow; ox++) {
-            let acc = b >= 0 ? f[b + o]! : 0;
-            for (let ci = 0; ci < cg; ci++) {
-              const xc = x + ((n * p.c + g * cg + ci) * p.h) * p.w;
-              const wc = w + ((o * cg + ci) * p.kh) * p.kw;
-              for (let ky = 0; ky < p.kh; ky++) {
-                const iy = oy * p.sh - p.ph + ky * p.dh;
-                if (iy < 0 || iy >= p.h) continue;
-                for (let kx = 0; kx < p.kw; kx++) {
-                  const ix = ox * p.sw - p.pw + kx * p.dw;
-                  if (ix < 0 || ix >= p.w) continue;
-                  acc += f[xc + iy * p.w + ix]! * f[wc + ky * p.kw + kx]!;
-                }
-              }
-            }
-            f[y + ((n * p.oc + o) * p.oh + oy) * p.ow + ox] = acc;
-          }
-        }
-      }
+      for (let o = 0; o < p.oc; o++) f.fill(b >= 0 ? f[b + o]! : 0, y + (n * p.oc + o) * plane, y + (n * p.oc + o + 1) * plane);
     }
+    this.forEachConvTap(p, (xi, wi, yi) => { f[y + yi] = f[y + yi]! + f[x + xi]! * f[w + wi]!; });
   }
 
   conv2dBackwardInput(p: Conv2dParams, dy: number, w: number, dx: number): void {
