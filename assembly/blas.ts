@@ -2,7 +2,7 @@
 // processed in phases: A packed once into a shared buffer (when it fits), then per column block a packing phase
 // (all threads pack the block's B panels into one shared buffer) and a compute phase over C tiles. No packing
 // work is duplicated.
-import { argb, argi, argp, chunkDone, claim, chunkStart, imin, scratchPtr, sharedPtr, waitDone } from './common';
+import { argb, argi, argp, chunkDone, claim, chunkStart, imax, imin, scratchPtr, sharedPtr, waitDone } from './common';
 import { gemmRegion, KC, macroKernel, MC, MR, NC, NR, packA, packB, setAMatrix, setBMatrix } from './gemm';
 
 /** Pre-packed A limit, in floats; larger A is packed per tile. */
@@ -15,7 +15,7 @@ let transA = false, transB = false, M = 0, N = 0, K = 0, lda = 0, ldb = 0, ldc =
 let A: usize = 0, B: usize = 0, Cp: usize = 0, SA: usize = 0, SB: usize = 0, SC: usize = 0;
 // Tiled plan.
 let ncb = 0, nblocks = 0, kBlocks = 0, pgroups = 0, mt = 0, nt = 0, unitChunks = 0, packChunks = 0;
-let prepackA = false, aChunks = 0, mpad = 0, itemChunks = 0;
+let prepackA = false, aChunks = 0, mpad = 0, itemChunks = 0, TM = 0;
 
 function readGemm(): void {
   transA = argb(0); transB = argb(1);
@@ -43,14 +43,20 @@ function plan(nth: i32): void {
   kBlocks = (K + KC - 1) / KC;
   const panels = (ncb + NR - 1) / NR;
   pgroups = nth <= 1 ? 1 : imin(panels, 2 * nth);
-  mt = (M + MC - 1) / MC;
+  // Row tiles: MC rows, or fewer so that there are about 8 tiles per thread (the last tiles balance the threads).
+  TM = MC;
+  if (nth > 1) {
+    const want = (M + 8 * nth - 1) / (8 * nth);
+    TM = imin(MC, imax(4 * MR, (want + MR - 1) / MR * MR));
+  }
+  mt = (M + TM - 1) / TM;
   nt = 1;
   if (nth > 1 && mt < 3 * nth) nt = imin(panels, (3 * nth + mt - 1) / mt);
   packChunks = kBlocks * pgroups;
   unitChunks = packChunks + mt * nt;
   mpad = (M + MR - 1) / MR * MR;
   prepackA = <i64>mpad * K <= <i64>A_PACK_FLOATS;
-  aChunks = prepackA ? kBlocks * mt : 0;
+  aChunks = prepackA ? kBlocks * ((M + MC - 1) / MC) : 0;
   itemChunks = aChunks + nblocks * unitChunks;
 }
 
@@ -91,7 +97,8 @@ export function gemmJob(tid: i32, nth: i32): i32 {
     if (ci < aChunks) {
       // Pack one (k-block, MC rows) piece of A; the previous item's tiles read the buffer.
       waitDone(itemStart);
-      const kb = ci / mt, rt = ci - kb * mt;
+      const mb = (M + MC - 1) / MC;
+      const kb = ci / mb, rt = ci - kb * mb;
       const pc = kb * KC, kc = imin(KC, K - pc), m0 = rt * MC;
       packA(m0, imin(MC, M - m0), pc, kc, apShared + ((<usize>pc * mpad + <usize>m0 * kc) << 2));
       chunkDone();
@@ -115,7 +122,7 @@ export function gemmJob(tid: i32, nth: i32): i32 {
       waitDone(unitStart + packChunks);
       const t = r - packChunks;
       const rt = t / nt, ct = t - rt * nt;
-      const m0 = rt * MC, m1 = imin(M, m0 + MC);
+      const m0 = rt * TM, m1 = imin(M, m0 + TM);
       const q0 = chunkStart(panels, ct, nt, 1), q1 = chunkStart(panels, ct + 1, nt, 1);
       if (q1 > q0) {
         const n0 = q0 * NR, cols = imin(q1 * NR, ncols) - n0;

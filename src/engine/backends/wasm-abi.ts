@@ -81,7 +81,11 @@ export const B_SUB = 1;
 export const B_MUL = 2;
 export const B_DIV = 3;
 
-/** GEMM blocking, shared so that TypeScript can size the per-thread scratch. */
+/**
+ * GEMM blocking (used by the kernels; TypeScript sizes the per-thread scratch from the module's
+ * scratchBytesPerThread()): MR×NR register block, KC-deep packed panels (a KC×NR B micro-panel stays in L1d),
+ * MC×KC blocks of A (L2), NC-wide blocks of B per thread when a thread works alone.
+ */
 export const GEMM_MR = 4;
 export const GEMM_NR = 8;
 export const GEMM_KC = 256;

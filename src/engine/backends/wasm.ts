@@ -1,6 +1,10 @@
 /**
  * WebAssembly SIMD kernels (AssemblyScript, assembly/) on a pool of worker threads sharing the heap's memory.
- * Kernels not yet ported fall through to the ReferenceBackend they extend, which works on the same heap views.
+ *
+ * Every Backend kernel runs in WASM; the class extends ReferenceBackend (which works on the same heap views) only
+ * as a fallback for shapes the WASM side does not take (strided copies/broadcasts of more than MAX_RANK collapsed
+ * axes). A kernel call writes its arguments into this backend's control block in the heap, then the pool runs the
+ * job on up to `threads` threads (see wasm-pool.ts); small jobs stay on the calling thread.
  */
 import type {
   AdamUpdate, AdaptivePoolParams, BinaryOp, Conv2dParams, GemmParams, Pool2dParams, SgdUpdate, UnaryOp,
@@ -113,6 +117,7 @@ export class WasmBackend extends ReferenceBackend {
    * buffer). Every kernel call starts here.
    */
   private args(): Float64Array {
+    if (this.scratch.length === 0) throw new Error('wasm backend: used after dispose()');
     this.pool.begin();
     const buf = this.heap.memory.buffer;
     if (buf !== this.argBuffer) {
