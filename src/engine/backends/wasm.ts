@@ -154,7 +154,7 @@ export class WasmBackend extends ReferenceBackend {
     a[11] = p.accumulate ? 1 : 0;
     a[12] = p.batch; a[13] = p.strideA; a[14] = p.strideB; a[15] = p.strideC;
     const nth = this.par(2 * p.m * p.n * p.k * p.batch, this.parallelFlops);
-    const bytes = nth > 1 ? this.pool.exports.gemmWorkspace(this.pool.base, nth) : 0;
+    const bytes = this.pool.exports.gemmWorkspace(this.pool.base, nth);
     if (bytes === 0) { this.dispatch('gemm', K_GEMM, nth); return; }
     const ws = this.heap.alloc(bytes);
     try {
