@@ -111,8 +111,9 @@ export function gemmJob(tid: i32, nth: i32): i32 {
     const j0 = u * ncb, ncols = imin(ncb, N - j0);
     const panels = (ncols + NR - 1) / NR;
     if (r < packChunks) {
-      // The previous unit's tiles read the buffer this unit overwrites.
-      waitDone(unitStart);
+      // The previous unit's tiles read the buffer this unit overwrites; the first unit's B packing overlaps the
+      // packing of A (every later chunk waits at least as long, so counting done chunks stays exact).
+      waitDone(u == 0 ? itemStart : unitStart);
       const kb = r / pgroups, grp = r - kb * pgroups;
       const pc = kb * KC, kc = imin(KC, K - pc);
       const q0 = chunkStart(panels, grp, pgroups, 1), q1 = chunkStart(panels, grp + 1, pgroups, 1);
