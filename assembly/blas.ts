@@ -43,10 +43,11 @@ function plan(nth: i32): void {
   kBlocks = (K + KC - 1) / KC;
   const panels = (ncb + NR - 1) / NR;
   pgroups = nth <= 1 ? 1 : imin(panels, 2 * nth);
-  // Row tiles: MC rows, or fewer so that there are about 8 tiles per thread (the last tiles balance the threads).
+  // Row tiles: MC rows, or fewer so that there are at least 4 tiles per thread (the last tiles balance the
+  // threads; taller tiles reuse each B micro-panel more often).
   TM = MC;
   if (nth > 1) {
-    const want = (M + 8 * nth - 1) / (8 * nth);
+    const want = (M + 4 * nth - 1) / (4 * nth);
     TM = imin(MC, imax(4 * MR, (want + MR - 1) / MR * MR));
   }
   mt = (M + TM - 1) / TM;

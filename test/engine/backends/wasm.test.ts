@@ -212,6 +212,18 @@ describe('gemm', () => {
     assertClose(x2![0]!, x1![0]!, { atol: 0, rtol: 0 }, '1T vs 2T');
   });
 
+  it('computes few-row products with a transposed B (fully connected forward) in place', () => {
+    for (const [m, n, k] of [[64, 300, 200], [20, 97, 130], [128, 40, 33], [5, 1030, 17]]) {
+      const a = arena.rand(m! * k!), b = arena.rand(n! * k!), c0 = arena.rand(m! * n!);
+      for (const transA of [false, true]) for (const accumulate of [false, true]) {
+        const p = { transA, transB: true, m: m!, n: n!, k: k!, a, lda: transA ? m! : k!, b, ldb: k!, c: 0, ldc: n!, accumulate, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
+        const [r, x1, x2] = runAll(arena, [ref, w1, w2], [{ init: c0, n: m! * n! }], (be, [c]) => be.gemm({ ...p, c: c! }));
+        assertClose(x1![0]!, r![0]!, sumTol(k!, 1), `fc m${m} n${n} k${k} tA${+transA} acc${+accumulate} 1T`);
+        assertClose(x2![0]!, r![0]!, sumTol(k!, 1), `fc m${m} n${n} k${k} tA${+transA} acc${+accumulate} 2T`);
+      }
+    }
+  });
+
   it('treats k = 0 as a zero product', () => {
     const c0 = arena.rand(12);
     const p = { transA: false, transB: false, m: 3, n: 4, k: 0, a: c0, lda: 1, b: c0, ldb: 4, c: 0, ldc: 4, accumulate: false, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
