@@ -149,6 +149,7 @@ describe('WasmBackend construction', () => {
     assert.ok(h.liveBuffers > before);
     be.dispose();
     assert.equal(h.liveBuffers, before);
+    assert.throws(() => be.fill(0, 1, 0), /dispose/);
   });
 });
 
