@@ -256,5 +256,3 @@ function smallMJob(nth: i32, scratch: usize): i32 {
     }
   }
 }
-
-export { MR };

@@ -421,5 +421,3 @@ function depthwiseBackwardWeight(nth: i32, x: usize, dy: usize, dw: usize, hasDb
   for (; i + 4 <= len; i += 4) v128.store(p + (<usize>i << 2), vv);
   for (; i < len; i++) store<f32>(p + (<usize>i << 2), v);
 }
-
-export { imax };

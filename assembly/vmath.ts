@@ -86,7 +86,7 @@ const I_SIGN: usize = 832;
 }
 
 /** ln x for positive normal finite lanes; any other lane sends the whole vector through the scalar logf. */
-export function vlog(x: v128): v128 {
+@inline export function vlog(x: v128): v128 {
   const ok = v128.and(f32x4.ge(x, vk(MIN_NORMAL)), f32x4.lt(x, vk(INF)));
   if (!i32x4.all_true(ok)) {
     return f32x4(

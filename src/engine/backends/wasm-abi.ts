@@ -54,7 +54,6 @@ export const K_FILL = 23;
 export const K_AXPY = 24;
 export const K_SGD = 25;
 export const K_ADAM = 26;
-export const K_PACK_TEST = 27;
 
 // Unary op ids (the order of UnaryOp in backend.ts).
 export const U_RELU = 0;
