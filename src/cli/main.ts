@@ -163,9 +163,10 @@ program.command('datasets')
 program.command('report')
   .description('(re)write the plots and report.html of a run directory')
   .argument('<run-dir>')
-  .action(async (dir: string) => {
+  .option('--json', 'print the written paths as JSON')
+  .action(async (dir: string, o: { json?: boolean }) => {
     const paths = await writeReport(dir);
-    console.log(paths.html);
+    console.log(o.json ? JSON.stringify(paths, null, 2) : paths.html);
   });
 
 program.command('compare')
