@@ -64,6 +64,7 @@ export function maxPoolJob(tid: i32, nth: i32): void {
   let oxHi = W - KW + PW < 0 ? 0 : (W - KW + PW) / SW + 1;
   if (oxHi > OW) oxHi = OW;
   const lane = i32x4(0, SW, 2 * SW, 3 * SW);
+  const k22 = KH == 2 && KW == 2 && SH == 2 && SW == 2 && PH == 0 && PW == 0;
   for (let pl = p0; pl < p1; pl++) {
     const xp = x + (<usize>pl * plane << 2), yp = y + (<usize>pl * oplane << 2), ip = idx + (<usize>pl * oplane << 2);
     for (let oy = 0; oy < OH; oy++) {
@@ -74,6 +75,33 @@ export function maxPoolJob(tid: i32, nth: i32): void {
         for (; ox < oxLo && ox < OW; ox++) {
           const at = maxWindow(xp, y0, ox * SW - PW);
           sf(yp, oy * OW + ox, wBest); store<i32>(ip + (<usize>(oy * OW + ox) << 2), at);
+        }
+        if (k22) {
+          // 2×2 stride 2, no padding: two rows of 8 floats give four windows; even/odd columns by shuffles.
+          const r0 = xp + (<usize>(y0 * W) << 2), r1 = r0 + (<usize>W << 2);
+          const base0 = i32x4.add(lane, i32x4.splat(y0 * W)), base1 = i32x4.add(lane, i32x4.splat(y0 * W + W));
+          const one = i32x4.splat(1);
+          for (; ox + 4 <= oxHi; ox += 4) {
+            const off = <usize>(ox << 1) << 2;
+            const a = v128.load(r0 + off), a2 = v128.load(r0 + off, 16);
+            const b = v128.load(r1 + off), b2 = v128.load(r1 + off, 16);
+            const e0 = v128.shuffle<i32>(a, a2, 0, 2, 4, 6), o0 = v128.shuffle<i32>(a, a2, 1, 3, 5, 7);
+            const e1 = v128.shuffle<i32>(b, b2, 0, 2, 4, 6), o1 = v128.shuffle<i32>(b, b2, 1, 3, 5, 7);
+            const ox2 = i32x4.splat(ox << 1);
+            const at0 = i32x4.add(base0, ox2), at1 = i32x4.add(base1, ox2);
+            let best = e0, bi = at0;
+            const n0 = f32x4.ne(e0, e0);
+            let upd = v128.andnot(v128.or(f32x4.gt(o0, best), f32x4.ne(o0, o0)), n0);
+            best = v128.bitselect(o0, best, upd); bi = v128.bitselect(i32x4.add(at0, one), bi, upd);
+            const n1 = f32x4.ne(e1, e1);
+            upd = v128.or(f32x4.gt(e1, best), n1);
+            best = v128.bitselect(e1, best, upd); bi = v128.bitselect(at1, bi, upd);
+            upd = v128.andnot(v128.or(f32x4.gt(o1, best), f32x4.ne(o1, o1)), n1);
+            best = v128.bitselect(o1, best, upd); bi = v128.bitselect(i32x4.add(at1, one), bi, upd);
+            const o = oy * OW + ox;
+            v128.store(yp + (<usize>o << 2), best);
+            v128.store(ip + (<usize>o << 2), bi);
+          }
         }
         for (; ox + 4 <= oxHi; ox += 4) {
           const x0 = ox * SW - PW;

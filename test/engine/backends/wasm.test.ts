@@ -343,6 +343,9 @@ describe('pooling', () => {
     ['3x3 s2 pad1 wide', poolParams(2, 3, 33, 32, 3, 3, 2, 2, 1, 1)],
     ['3x3 s3', poolParams(2, 2, 30, 31, 3, 3, 3, 3, 0, 0)],
     ['2x2 s2 small planes', poolParams(8, 4, 8, 8, 2, 2, 2, 2, 0, 0)],
+    ['2x2 s2 LeNet pool1 (batch 3)', poolParams(3, 6, 28, 28, 2, 2, 2, 2, 0, 0)],
+    ['2x2 s2 odd sizes', poolParams(3, 5, 13, 19, 2, 2, 2, 2, 0, 0)],
+    ['2x2 s2 odd sizes ceil', poolParams(3, 5, 13, 19, 2, 2, 2, 2, 0, 0, true)],
   ];
   for (const [name, p] of cases) {
     it(`${name}: max and avg, forward and backward`, () => {
