@@ -10,6 +10,7 @@
 // than the thread count; for the weight gradient, a band of dW columns over the whole batch).
 // Depthwise convolutions (one input and one output channel per group) use direct SIMD loops.
 import { argf, argi, argp, chunkCount, chunkDone, chunkStart, claim, imax, imin, scratchPtr, sharedPtr, waitDone } from './common';
+import { GEMM_SCRATCH_BYTES } from './gemm';
 import {
   gemmRegion, KC, MR, NR, prepackABlock, setADy, setAFlipped, setAMatrix, setAPacked, setBIm2col, setBIm2colT,
   setBMatrix, setConvGeometry,
@@ -41,6 +42,7 @@ export function convWorkspace(kind: i32, slot: i32, nth: i32): i32 {
   readGeometry();
   if (isDepthwise()) return 0;
   const ohow = OH * OW;
+  if (kind == 0 && isDirect()) return 0;
   if (kind == 0) return slot == 0 ? GROUPS * roundUp(OCG, MR) * CKK * 4 : 0;
   if (kind == 1) {
     if (flippedInputGrad()) return slot == 0 ? GROUPS * roundUp(CG, MR) * OCG * KH * KW * 4 : 0;
@@ -66,6 +68,7 @@ export function convForwardJob(tid: i32, nth: i32): i32 {
   readGeometry();
   const x = argp(16), w = argp(17), hasBias = argf(18) >= 0, b = hasBias ? argp(18) : 0, y = argp(19);
   if (isDepthwise()) return depthwiseForward(nth, x, w, hasBias, b, y);
+  if (isDirect()) return directForward(tid, nth, x, w, hasBias, b, y);
   const scratch = scratchPtr(tid);
   const mpad = roundUp(OCG, MR), ohow = OH * OW, plane = H * W;
   const wp = sharedPtr(0);
@@ -93,6 +96,112 @@ export function convForwardJob(tid: i32, nth: i32): i32 {
         gemmRegion(m0, m1, 0, ohow, CKK, yc, ohow, false, scratch);
         if (hasBias) {
           for (let o = m0; o < m1; o++) addConst(yc + (<usize>o * ohow << 2), ohow, load<f32>(b + (<usize>(g * OCG + o) << 2)));
+        }
+      }
+    }
+    chunkDone();
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Direct forward for few channels (stride 1, no dilation, one group): the GEMM formulation spends most of its time
+// packing when K = C·KH·KW and M = OC are small. Each image's channels are copied into a zero-padded buffer of
+// row width WP = W + 2·PW; an output position p = oy·WP + ox (columns ox ≥ OW are computed and discarded) reads
+// input p + c·CS + ky·WP + kx, so every tap is one contiguous run. Four output channels × eight positions per
+// register block, summed over (c, ky, kx) in order.
+
+/** Geometry of a direct job: input channels, plane and padding; output channels and plane (kernel KH×KW). */
+let dCi = 0, dH = 0, dW = 0, dCo = 0, dPH = 0, dPW = 0, dOH = 0, dOW = 0;
+/** Padded row width, channel stride, and flattened output length (rounded up to 8) of the direct path. */
+let DWP = 0, DCS = 0, DL = 0;
+function setDirect(ci: i32, h: i32, w: i32, co: i32, ph: i32, pw: i32, oh: i32, ow: i32): void {
+  dCi = ci; dH = h; dW = w; dCo = co; dPH = ph; dPW = pw; dOH = oh; dOW = ow;
+  DWP = w + 2 * pw;
+  DCS = (oh + KH - 1) * DWP + 8;
+  DL = roundUp((oh - 1) * DWP + ow, 8);
+}
+/** Whether the direct job set up by setDirect applies and fits the per-thread scratch. */
+function directFits(): bool {
+  if (GROUPS != 1 || SH != 1 || SW != 1 || DH != 1 || DW != 1 || isPointwise()) return false;
+  const kk = dCi * KH * KW;
+  if (!(dCo <= 16 || kk <= 200)) return false;
+  if (dPH < 0 || dPW < 0 || dOW + KW - 1 != DWP || dOH + KH - 1 != dH + 2 * dPH) return false;
+  return (roundUp(dCo, 4) * kk + dCi * DCS + 4 * DL + 16) * 4 <= <i32>GEMM_SCRATCH_BYTES;
+}
+function isDirect(): bool {
+  setDirect(C, H, W, OC, PH, PW, OH, OW);
+  return directFits();
+}
+
+/** Runs the job set up by setDirect. */
+function directForward(tid: i32, nth: i32, x: usize, w: usize, hasBias: bool, b: usize, y: usize): i32 {
+  const WP = DWP, CS = DCS, L = DL, CI = dCi, CO = dCo, IH = dH, IW = dW, QH = dPH, QW = dPW, YH = dOH, YW = dOW;
+  const kk = CI * KH * KW;
+  const ocb = (CO + 3) >> 2, plane = IH * IW, ohow = YH * YW;
+  const wpk = (scratchPtr(tid) + 15) & ~(<usize>15);
+  const xpad = wpk + (<usize>ocb * 4 * kk << 2);
+  const yt = xpad + (<usize>CI * CS << 2);
+  // Weights as [out block][in·KH·KW][4 out], zero beyond CO.
+  for (let o = 0; o < ocb * 4; o++) {
+    const blk = o >> 2, j = o & 3;
+    for (let k = 0; k < kk; k++) {
+      const v: f32 = o < CO ? load<f32>(w + (<usize>(o * kk + k) << 2)) : 0;
+      store<f32>(wpk + (<usize>((blk * kk + k) * 4 + j) << 2), v);
+    }
+  }
+  memory.fill(xpad, 0, <usize>CI * CS << 2);
+  const total = chunkCount(N, nth, 1);
+  for (let cc = claim(total); cc >= 0; cc = claim(total)) {
+    const i0 = chunkStart(N, cc, total, 1), i1 = chunkStart(N, cc + 1, total, 1);
+    for (let img = i0; img < i1; img++) {
+      // Interior of the padded planes (the border stays zero).
+      for (let c = 0; c < CI; c++) {
+        const src = x + (<usize>(img * CI + c) * plane << 2);
+        const dst = xpad + (<usize>(c * CS + QH * WP + QW) << 2);
+        for (let iy = 0; iy < IH; iy++) memory.copy(dst + (<usize>iy * WP << 2), src + (<usize>iy * IW << 2), <usize>IW << 2);
+      }
+      for (let blk = 0; blk < ocb; blk++) {
+        const wb = wpk + (<usize>blk * kk << 4);
+        for (let p = 0; p < L; p += 8) {
+          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+          let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
+          let wq = wb;
+          for (let c = 0; c < CI; c++) {
+            for (let ky = 0; ky < KH; ky++) {
+              let xr = xpad + (<usize>(c * CS + ky * WP + p) << 2);
+              for (let kx = 0; kx < KW; kx++) {
+                const x0 = v128.load(xr), x1 = v128.load(xr, 16);
+                let wv = v128.load32_splat(wq);
+                a0 = f32x4.add(a0, f32x4.mul(wv, x0)); a1 = f32x4.add(a1, f32x4.mul(wv, x1));
+                wv = v128.load32_splat(wq, 4);
+                b0 = f32x4.add(b0, f32x4.mul(wv, x0)); b1 = f32x4.add(b1, f32x4.mul(wv, x1));
+                wv = v128.load32_splat(wq, 8);
+                c0 = f32x4.add(c0, f32x4.mul(wv, x0)); c1 = f32x4.add(c1, f32x4.mul(wv, x1));
+                wv = v128.load32_splat(wq, 12);
+                d0 = f32x4.add(d0, f32x4.mul(wv, x0)); d1 = f32x4.add(d1, f32x4.mul(wv, x1));
+                wq += 16; xr += 4;
+              }
+            }
+          }
+          const yp = yt + (<usize>p << 2);
+          v128.store(yp, a0); v128.store(yp, a1, 16);
+          v128.store(yp + (<usize>L << 2), b0); v128.store(yp + (<usize>L << 2), b1, 16);
+          v128.store(yp + (<usize>(2 * L) << 2), c0); v128.store(yp + (<usize>(2 * L) << 2), c1, 16);
+          v128.store(yp + (<usize>(3 * L) << 2), d0); v128.store(yp + (<usize>(3 * L) << 2), d1, 16);
+        }
+        const oEnd = imin(4, CO - blk * 4);
+        for (let j = 0; j < oEnd; j++) {
+          const o = blk * 4 + j;
+          const bias: f32 = hasBias ? load<f32>(b + (<usize>o << 2)) : 0;
+          const bv = f32x4.splat(bias);
+          const src = yt + (<usize>(j * L) << 2), dst = y + (<usize>(img * CO + o) * ohow << 2);
+          for (let oy = 0; oy < YH; oy++) {
+            const s = src + (<usize>(oy * WP) << 2), d = dst + (<usize>(oy * YW) << 2);
+            let ox = 0;
+            for (; ox + 4 <= YW; ox += 4) v128.store(d + (<usize>ox << 2), f32x4.add(v128.load(s + (<usize>ox << 2)), bv));
+            for (; ox < YW; ox++) store<f32>(d + (<usize>ox << 2), load<f32>(s + (<usize>ox << 2)) + bias);
+          }
         }
       }
     }

@@ -270,6 +270,11 @@ describe('conv2d', () => {
     ['16 channels, pad larger than the kernel reach', convParams(2, 16, 6, 7, 8, 3, 3, 1, 1, 3, 2)],
     ['16 channels, dilated', convParams(2, 16, 9, 8, 8, 3, 3, 1, 1, 2, 2, 2, 2)],
     ['16 channels, 2x2 kernel, narrow', convParams(2, 16, 5, 3, 8, 2, 2, 1, 1, 0, 1)],
+    ['LeNet conv1 (batch 3)', convParams(3, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2)],
+    ['LeNet conv2 (batch 3)', convParams(3, 6, 14, 14, 16, 5, 5)],
+    ['LeNet-like conv1, odd sizes', convParams(3, 1, 9, 15, 6, 5, 5, 1, 1, 2, 2)],
+    ['LeNet-like conv2, odd sizes', convParams(3, 6, 13, 11, 16, 5, 5)],
+    ['few channels, 5 outputs, asymmetric pad', convParams(3, 2, 7, 9, 5, 3, 3, 1, 1, 1, 0)],
   ];
 
   for (const [name, p] of cases) {
