@@ -50,6 +50,7 @@ export function convWorkspace(kind: i32, slot: i32, nth: i32): i32 {
     if (slot == 1) return imin(N, nth) * roundUp(CKK * ohow, 16) * 4;
     return 0;
   }
+  if (isDirectWeightGrad()) return slot == 0 ? directWgChunks() * OC * CKK * 4 : 0;
   // Weight grad: dY packed as the A operand, all images, per group.
   return slot == 0 ? GROUPS * roundUp(OCG, MR) * N * ohow * 4 : 0;
 }
@@ -210,6 +211,120 @@ function directForward(tid: i32, nth: i32, x: usize, w: usize, hasBias: bool, b:
   return total;
 }
 
+// Direct weight gradient (same shapes as the direct forward): dW[oc, t] = Σ_img Σ_p dYpad[oc, p] · Xpad[p + off(t)],
+// with dY copied into the flattened padded layout (zero in the discarded columns). Register tile: 2 output
+// channels × 4 taps, vectorised over p. Images are grouped in fixed chunks of DWG; each chunk sums its images in
+// order into its own partial dW, and phase 2 adds the partials in chunk order, so the result does not depend on
+// the thread count.
+
+const DWG = 4;
+@inline function directWgChunks(): i32 { return (N + DWG - 1) / DWG; }
+function isDirectWeightGrad(): bool {
+  if (!isDirect()) return false;
+  return (C * DCS + roundUp(OC, 2) * DL + roundUp(CKK, 4) + 16) * 4 <= <i32>GEMM_SCRATCH_BYTES;
+}
+
+function directBackwardWeight(tid: i32, nth: i32, x: usize, dy: usize, dw: usize, hasDb: bool, db: usize): i32 {
+  // isDirectWeightGrad() has set the direct geometry.
+  const WP = DWP, CS = DCS, L = DL;
+  const plane = H * W, ohow = OH * OW, E = OC * CKK, khw = KH * KW;
+  const ocp = roundUp(OC, 2), tg = roundUp(CKK, 4);
+  const xpad = (scratchPtr(tid) + 15) & ~(<usize>15);
+  const dyp = xpad + (<usize>C * CS << 2);
+  const offs = dyp + (<usize>ocp * L << 2);
+  const part = sharedPtr(0);
+  const nch = directWgChunks();
+  const rch = chunkCount(E, nth, 256);
+  const dbChunks = hasDb ? chunkCount(OC, nth, 8) : 0;
+  const total = nch + rch + dbChunks;
+  let ready = false;
+  for (let cc = claim(total); cc >= 0; cc = claim(total)) {
+    if (cc < nch) {
+      if (!ready) {
+        ready = true;
+        memory.fill(xpad, 0, <usize>C * CS << 2);
+        memory.fill(dyp, 0, <usize>ocp * L << 2);
+        for (let t = 0; t < tg; t++) {
+          let off = 0;
+          if (t < CKK) {
+            const c = t / khw, r = t - c * khw, ky = r / KW, kx = r - ky * KW;
+            off = c * CS + ky * WP + kx;
+          }
+          store<i32>(offs + (<usize>t << 2), off << 2);
+        }
+      }
+      const pp = part + (<usize>cc * E << 2);
+      memory.fill(pp, 0, <usize>E << 2);
+      const i1 = imin(N, (cc + 1) * DWG);
+      for (let img = cc * DWG; img < i1; img++) {
+        for (let c = 0; c < C; c++) {
+          const src = x + (<usize>(img * C + c) * plane << 2);
+          const dst = xpad + (<usize>(c * CS + PH * WP + PW) << 2);
+          for (let iy = 0; iy < H; iy++) memory.copy(dst + (<usize>iy * WP << 2), src + (<usize>iy * W << 2), <usize>W << 2);
+        }
+        for (let o = 0; o < OC; o++) {
+          const src = dy + (<usize>(img * OC + o) * ohow << 2), dst = dyp + (<usize>o * L << 2);
+          for (let oy = 0; oy < OH; oy++) memory.copy(dst + (<usize>oy * WP << 2), src + (<usize>oy * OW << 2), <usize>OW << 2);
+        }
+        const lb = <usize>L << 2;
+        for (let o = 0; o < OC; o += 2) {
+          const dA = dyp + (<usize>o * L << 2), dB = dA + lb;
+          for (let t = 0; t < CKK; t += 4) {
+            const x0 = xpad + <usize>load<i32>(offs + (<usize>t << 2)), x1 = xpad + <usize>load<i32>(offs + (<usize>t << 2), 4);
+            const x2 = xpad + <usize>load<i32>(offs + (<usize>t << 2), 8), x3 = xpad + <usize>load<i32>(offs + (<usize>t << 2), 12);
+            let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+            let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+            for (let q: usize = 0; q < lb; q += 16) {
+              const d0 = v128.load(dA + q), d1 = v128.load(dB + q);
+              let xv = v128.load(x0 + q);
+              a0 = f32x4.add(a0, f32x4.mul(d0, xv)); b0 = f32x4.add(b0, f32x4.mul(d1, xv));
+              xv = v128.load(x1 + q);
+              a1 = f32x4.add(a1, f32x4.mul(d0, xv)); b1 = f32x4.add(b1, f32x4.mul(d1, xv));
+              xv = v128.load(x2 + q);
+              a2 = f32x4.add(a2, f32x4.mul(d0, xv)); b2 = f32x4.add(b2, f32x4.mul(d1, xv));
+              xv = v128.load(x3 + q);
+              a3 = f32x4.add(a3, f32x4.mul(d0, xv)); b3 = f32x4.add(b3, f32x4.mul(d1, xv));
+            }
+            const nt = imin(4, CKK - t);
+            const ra = pp + (<usize>(o * CKK + t) << 2);
+            addH(ra, 0, a0); if (nt > 1) addH(ra, 1, a1); if (nt > 2) addH(ra, 2, a2); if (nt > 3) addH(ra, 3, a3);
+            if (o + 1 < OC) {
+              const rb = ra + (<usize>CKK << 2);
+              addH(rb, 0, b0); if (nt > 1) addH(rb, 1, b1); if (nt > 2) addH(rb, 2, b2); if (nt > 3) addH(rb, 3, b3);
+            }
+          }
+        }
+      }
+    } else if (cc < nch + rch) {
+      waitDone(nch);
+      const r = cc - nch;
+      const e0 = chunkStart(E, r, rch, 4), e1 = chunkStart(E, r + 1, rch, 4);
+      for (let e = e0; e < e1; e++) {
+        let sum: f64 = 0;
+        for (let k = 0; k < nch; k++) sum += <f64>load<f32>(part + (<usize>(k * E + e) << 2));
+        store<f32>(dw + (<usize>e << 2), <f32>sum);
+      }
+    } else {
+      const d = cc - nch - rch;
+      const o0 = chunkStart(OC, d, dbChunks, 1), o1 = chunkStart(OC, d + 1, dbChunks, 1);
+      for (let o = o0; o < o1; o++) {
+        let sum: f64 = 0;
+        for (let img = 0; img < N; img++) sum += sumRow(dy + (<usize>(img * OC + o) * ohow << 2), ohow);
+        store<f32>(db + (<usize>o << 2), <f32>sum);
+      }
+    }
+    chunkDone();
+  }
+  return total;
+}
+
+/** p[i] += the horizontal sum of v. */
+@inline function addH(p: usize, i: i32, v: v128): void {
+  const s = (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+  const a = p + (<usize>i << 2);
+  store<f32>(a, load<f32>(a) + s);
+}
+
 @inline function addConst(p: usize, len: i32, v: f32): void {
   const vv = f32x4.splat(v);
   let i = 0;
@@ -333,6 +448,7 @@ export function convBackwardWeightJob(tid: i32, nth: i32): i32 {
   readGeometry();
   const x = argp(16), dy = argp(17), dw = argp(18), hasDb = argf(19) >= 0, db = hasDb ? argp(19) : 0;
   if (isDepthwise()) return depthwiseBackwardWeight(nth, x, dy, dw, hasDb, db);
+  if (isDirectWeightGrad()) return directBackwardWeight(tid, nth, x, dy, dw, hasDb, db);
   const scratch = scratchPtr(tid);
   const ohow = OH * OW, plane = H * W;
   const K = N * ohow, mpad = roundUp(OCG, MR);

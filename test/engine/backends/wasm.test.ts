@@ -319,6 +319,19 @@ describe('conv2d', () => {
     // Two threads sum two halves of the batch separately, then add: close, not bitwise.
     assertClose(g2![0]!, g1![0]!, sumTol(8 * 64, maxAbs(g1![0]!) / 8), 'conv4 dw 1T vs 2T');
   });
+
+  it('LeNet conv shapes (direct kernels, batch 9) on two threads match one thread exactly', () => {
+    for (const p of [convParams(9, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2), convParams(9, 6, 14, 14, 16, 5, 5)]) {
+      const xn = p.n * p.c * p.h * p.w, yn = p.n * p.oc * p.oh * p.ow, wn = p.oc * p.c * p.kh * p.kw;
+      const x = arena.rand(xn), wt = arena.rand(wn), b = arena.rand(p.oc), dy = arena.rand(yn);
+      const [f1, f2] = runAll(arena, [w1, w2], [{ init: arena.zeros(yn), n: yn }], (be, [y]) => be.conv2d(p, x, wt, b, y!));
+      assertClose(f2![0]!, f1![0]!, { atol: 0, rtol: 0 }, `c${p.c} fwd 1T vs 2T`);
+      const [g1, g2] = runAll(arena, [w1, w2], [{ init: arena.zeros(wn), n: wn }, { init: arena.zeros(p.oc), n: p.oc }],
+        (be, [dw, db]) => be.conv2dBackwardWeight(p, x, dy, dw!, db!));
+      assertClose(g2![0]!, g1![0]!, { atol: 0, rtol: 0 }, `c${p.c} dw 1T vs 2T`);
+      assertClose(g2![1]!, g1![1]!, { atol: 0, rtol: 0 }, `c${p.c} db 1T vs 2T`);
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------------
