@@ -119,7 +119,7 @@ let DWP = 0, DCS = 0, DL = 0;
 function setDirect(ci: i32, h: i32, w: i32, co: i32, ph: i32, pw: i32, oh: i32, ow: i32): void {
   dCi = ci; dH = h; dW = w; dCo = co; dPH = ph; dPW = pw; dOH = oh; dOW = ow;
   DWP = w + 2 * pw;
-  DCS = (oh + KH - 1) * DWP + 8;
+  DCS = (oh + KH - 1) * DWP + 16;
   DL = roundUp((oh - 1) * DWP + ow, 8);
 }
 /** Whether the direct job set up by setDirect applies and fits the per-thread scratch. */
@@ -128,7 +128,7 @@ function directFits(): bool {
   const kk = dCi * KH * KW;
   if (!(dCo <= 16 || kk <= 200)) return false;
   if (dPH < 0 || dPW < 0 || dOW + KW - 1 != DWP || dOH + KH - 1 != dH + 2 * dPH) return false;
-  return (roundUp(dCo, 4) * kk + dCi * DCS + 4 * DL + 16) * 4 <= <i32>GEMM_SCRATCH_BYTES;
+  return (roundUp(dCo, 4) * kk + dCi * DCS + 4 * (DL + 8) + 16) * 4 <= <i32>GEMM_SCRATCH_BYTES;
 }
 function isDirect(): bool {
   setDirect(C, H, W, OC, PH, PW, OH, OW);
@@ -137,7 +137,7 @@ function isDirect(): bool {
 
 /** Runs the job set up by setDirect. */
 function directForward(tid: i32, nth: i32, x: usize, w: usize, hasBias: bool, b: usize, y: usize): i32 {
-  const WP = DWP, CS = DCS, L = DL, CI = dCi, CO = dCo, IH = dH, IW = dW, QH = dPH, QW = dPW, YH = dOH, YW = dOW;
+  const WP = DWP, CS = DCS, L = DL, LS = DL + 8, CI = dCi, CO = dCo, IH = dH, IW = dW, QH = dPH, QW = dPW, YH = dOH, YW = dOW;
   const kk = CI * KH * KW;
   const ocb = (CO + 3) >> 2, plane = IH * IW, ohow = YH * YW;
   const wpk = (scratchPtr(tid) + 15) & ~(<usize>15);
@@ -164,7 +164,33 @@ function directForward(tid: i32, nth: i32, x: usize, w: usize, hasBias: bool, b:
       }
       for (let blk = 0; blk < ocb; blk++) {
         const wb = wpk + (<usize>blk * kk << 4);
-        for (let p = 0; p < L; p += 8) {
+        if (CO - blk * 4 <= 2) {
+          // Last block of one or two channels: 2 channels × 16 positions.
+          for (let p = 0; p < L; p += 16) {
+            let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+            let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+            let wq = wb;
+            for (let c = 0; c < CI; c++) {
+              for (let ky = 0; ky < KH; ky++) {
+                let xr = xpad + (<usize>(c * CS + ky * WP + p) << 2);
+                for (let kx = 0; kx < KW; kx++) {
+                  const x0 = v128.load(xr), x1 = v128.load(xr, 16), x2 = v128.load(xr, 32), x3 = v128.load(xr, 48);
+                  let wv = v128.load32_splat(wq);
+                  a0 = f32x4.add(a0, f32x4.mul(wv, x0)); a1 = f32x4.add(a1, f32x4.mul(wv, x1));
+                  a2 = f32x4.add(a2, f32x4.mul(wv, x2)); a3 = f32x4.add(a3, f32x4.mul(wv, x3));
+                  wv = v128.load32_splat(wq, 4);
+                  b0 = f32x4.add(b0, f32x4.mul(wv, x0)); b1 = f32x4.add(b1, f32x4.mul(wv, x1));
+                  b2 = f32x4.add(b2, f32x4.mul(wv, x2)); b3 = f32x4.add(b3, f32x4.mul(wv, x3));
+                  wq += 16; xr += 4;
+                }
+              }
+            }
+            const yp = yt + (<usize>p << 2);
+            v128.store(yp, a0); v128.store(yp, a1, 16); v128.store(yp, a2, 32); v128.store(yp, a3, 48);
+            const yq = yp + (<usize>LS << 2);
+            v128.store(yq, b0); v128.store(yq, b1, 16); v128.store(yq, b2, 32); v128.store(yq, b3, 48);
+          }
+        } else for (let p = 0; p < L; p += 8) {
           let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
           let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
           let wq = wb;
@@ -187,16 +213,16 @@ function directForward(tid: i32, nth: i32, x: usize, w: usize, hasBias: bool, b:
           }
           const yp = yt + (<usize>p << 2);
           v128.store(yp, a0); v128.store(yp, a1, 16);
-          v128.store(yp + (<usize>L << 2), b0); v128.store(yp + (<usize>L << 2), b1, 16);
-          v128.store(yp + (<usize>(2 * L) << 2), c0); v128.store(yp + (<usize>(2 * L) << 2), c1, 16);
-          v128.store(yp + (<usize>(3 * L) << 2), d0); v128.store(yp + (<usize>(3 * L) << 2), d1, 16);
+          v128.store(yp + (<usize>LS << 2), b0); v128.store(yp + (<usize>LS << 2), b1, 16);
+          v128.store(yp + (<usize>(2 * LS) << 2), c0); v128.store(yp + (<usize>(2 * LS) << 2), c1, 16);
+          v128.store(yp + (<usize>(3 * LS) << 2), d0); v128.store(yp + (<usize>(3 * LS) << 2), d1, 16);
         }
         const oEnd = imin(4, CO - blk * 4);
         for (let j = 0; j < oEnd; j++) {
           const o = blk * 4 + j;
           const bias: f32 = hasBias ? load<f32>(b + (<usize>o << 2)) : 0;
           const bv = f32x4.splat(bias);
-          const src = yt + (<usize>(j * L) << 2), dst = y + (<usize>(img * CO + o) * ohow << 2);
+          const src = yt + (<usize>(j * LS) << 2), dst = y + (<usize>(img * CO + o) * ohow << 2);
           for (let oy = 0; oy < YH; oy++) {
             const s = src + (<usize>(oy * WP) << 2), d = dst + (<usize>(oy * YW) << 2);
             let ox = 0;
