@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import * as E from './engine/index.js';
 import { initEngine } from './engine/engine.js';
 import {
-  classCounts, decodeImageFile, indicesByClass, loadDataset, makeImbalanced, mulberry32, shuffleInPlace, splitTrainVal, subset,
-  type ImageDataset, type LoadDatasetOptions,
+  classCounts, decodeImageFile, loadDataset, makeImbalanced, splitTrainVal, stratifiedSubset, type ImageDataset, type LoadDatasetOptions,
 } from './data/index.js';
 import { formatReport, type ClassificationReport } from './metrics/index.js';
 import { createModel } from './models/index.js';
@@ -75,7 +74,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainSummary> {
     trainSet = split.train;
     valSet = split.val;
   }
-  if (o.limit && o.limit < trainSet.length) trainSet = stratifiedLimit(trainSet, o.limit, config.seed + 1);
+  if (o.limit && o.limit < trainSet.length) trainSet = stratifiedSubset(trainSet, o.limit, config.seed + 1);
   const runDir = o.outDir ?? join('runs', `${o.model}-${o.dataset.replace(/[^a-z0-9-]/gi, '_')}-${timestamp()}`);
   if (o.resume && !existsSync(join(runDir, 'last.safetensors'))) throw new Error(`--resume: no checkpoint at ${join(runDir, 'last.safetensors')}`);
   const counts = { train: classCounts(trainSet), val: classCounts(valSet), test: classCounts(testSet) };
@@ -134,22 +133,6 @@ export async function predict(checkpoint: string, files: string[], opts: { topK?
   });
   model.dispose();
   return out;
-}
-
-/**
- * A seeded, stratified subset of exactly `n` images: per-class quotas by largest remainder (so `--limit 64` on
- * ten classes gives 64 images, not 10 × round(6.4) = 60), chosen by a seeded shuffle, in dataset order.
- */
-function stratifiedLimit(ds: ImageDataset, n: number, seed: number): ImageDataset {
-  const groups = indicesByClass(ds);
-  const exact = groups.map((g) => (g.length * n) / ds.length);
-  const quota = exact.map(Math.floor);
-  const byRemainder = exact.map((_, c) => c).sort((a, b) => exact[b]! - quota[b]! - (exact[a]! - quota[a]!) || a - b);
-  for (let i = 0, left = n - quota.reduce((x, y) => x + y, 0); i < left; i++) quota[byRemainder[i]!]!++;
-  const rng = mulberry32(seed);
-  const keep: number[] = [];
-  groups.forEach((g, c) => keep.push(...shuffleInPlace(g, rng).subarray(0, quota[c])));
-  return subset(ds, keep.sort((a, b) => a - b), `${ds.name}[limit ${n}]`);
 }
 
 function timestamp(): string {

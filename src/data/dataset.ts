@@ -180,3 +180,19 @@ export function splitTrainVal(ds: ImageDataset, valFraction: number, seed: numbe
     valIndices,
   };
 }
+
+/**
+ * A seeded, stratified subset of exactly `n` images: per-class quotas by largest remainder (so `--limit 64` on
+ * ten classes gives 64 images, not 10 × round(6.4) = 60), chosen by a seeded shuffle, in dataset order.
+ */
+export function stratifiedSubset(ds: ImageDataset, n: number, seed: number): ImageDataset {
+  const groups = indicesByClass(ds);
+  const exact = groups.map((g) => (g.length * n) / ds.length);
+  const quota = exact.map(Math.floor);
+  const byRemainder = exact.map((_, c) => c).sort((a, b) => exact[b]! - quota[b]! - (exact[a]! - quota[a]!) || a - b);
+  for (let i = 0, left = n - quota.reduce((x, y) => x + y, 0); i < left; i++) quota[byRemainder[i]!]!++;
+  const rng = mulberry32(seed);
+  const keep: number[] = [];
+  groups.forEach((g, c) => keep.push(...shuffleInPlace(g, rng).subarray(0, quota[c])));
+  return subset(ds, keep.sort((a, b) => a - b), `${ds.name}[limit ${n}]`);
+}

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  stratifiedSubset,
   classCounts,
   concatDatasets,
   getImage,
@@ -96,5 +97,20 @@ describe('ImageDataset helpers', () => {
     const ds = fakeDataset([1, 1]);
     assert.throws(() => validateDataset({ ...ds, length: 3 }), re('fake: images has 32 bytes, expected 3×1×4×4 = 48'));
     assert.throws(() => validateDataset({ ...ds, labels: Int32Array.from([0, 5]) }), re('fake: label 5 of image 1 is outside 0..1 (2 classes)'));
+  });
+});
+
+describe('stratifiedSubset', () => {
+  test('keeps exactly n images, split across classes by largest remainder, deterministically', () => {
+    const ds = fakeDataset([50, 30, 20]);
+    for (const n of [64, 10, 7, 1]) {
+      const sub = stratifiedSubset(ds, n, 5);
+      assert.equal(sub.length, n);
+      const counts = [0, 0, 0];
+      for (const y of sub.labels) counts[y]!++;
+      const exact = [0.5, 0.3, 0.2].map((f) => f * n);
+      counts.forEach((c, k) => assert.ok(Math.abs(c - exact[k]!) < 1, `n=${n}: class ${k} has ${c}, expected about ${exact[k]}`));
+      assert.deepEqual(stratifiedSubset(ds, n, 5).labels, sub.labels);
+    }
   });
 });
