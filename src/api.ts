@@ -43,6 +43,8 @@ export interface TrainSummary {
   runDir: string;
   history: EpochRow[];
   bestEpoch: number;
+  /** The epoch whose weights the test figures come from: the best one, or the last when validating on test. */
+  evaluatedEpoch: number;
   test: ClassificationReport;
   testLoss: number;
   trainSeconds: number;
@@ -73,6 +75,9 @@ export async function trainModel(o: TrainOptions): Promise<TrainSummary> {
     const split = splitTrainVal(trainSet, valSplit, config.seed);
     trainSet = split.train;
     valSet = split.val;
+  } else {
+    config.restoreBest = false;
+    o.callbacks?.onLog?.('validating on the test set: the test figures will use the last epoch\'s weights, not the best by a test metric');
   }
   if (o.limit && o.limit < trainSet.length) trainSet = stratifiedSubset(trainSet, o.limit, config.seed + 1);
   const runDir = o.outDir ?? join('runs', `${o.model}-${o.dataset.replace(/[^a-z0-9-]/gi, '_')}-${timestamp()}`);
@@ -86,7 +91,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainSummary> {
   const report = o.noReport ? undefined : await writeReport(runDir);
   result.model.dispose();
   return {
-    runDir, history: result.history, bestEpoch: result.bestEpoch, test: ev.report, testLoss: ev.loss,
+    runDir, history: result.history, bestEpoch: result.bestEpoch, evaluatedEpoch: result.returnedEpoch, test: ev.report, testLoss: ev.loss,
     trainSeconds: result.history.at(-1)?.wall_seconds ?? 0, report, classCounts: counts.train,
   };
 }

@@ -97,11 +97,11 @@ program.command('train')
       callbacks,
     });
     if (o.json) {
-      process.stdout.write(JSON.stringify({ run_dir: summary.runDir, best_epoch: summary.bestEpoch, test_loss: summary.testLoss,
+      process.stdout.write(JSON.stringify({ run_dir: summary.runDir, best_epoch: summary.bestEpoch, evaluated_epoch: summary.evaluatedEpoch, test_loss: summary.testLoss,
         test: summary.test, history: summary.history, train_seconds: summary.trainSeconds }, null, 2) + '\n');
       return;
     }
-    console.log(`\ntest set (${summary.test.numSamples} images), best epoch ${summary.bestEpoch}:\n`);
+    console.log(`\ntest set (${summary.test.numSamples} images), ${summary.evaluatedEpoch === summary.bestEpoch ? 'best' : 'last'} epoch ${summary.evaluatedEpoch}:\n`);
     console.log(formatReport(summary.test));
     console.log(`\nconfusion matrix (rows: true class, columns: predicted):\n${formatConfusion(summary.test.confusionMatrix, summary.test.classNames)}`);
     console.log(`\nrun directory: ${summary.runDir}`);

@@ -35,6 +35,11 @@ export interface TrainConfig {
   modelExtra?: Record<string, unknown>;
   /** Also checkpoint every this many steps inside an epoch (0 = only at epoch ends). */
   checkpointEvery: number;
+  /**
+   * Return the best epoch's weights (default) or the last epoch's. Choosing "best" by a metric measured on the
+   * test set would tune on the test set, so callers that validate on it ask for the last weights.
+   */
+  restoreBest?: boolean;
 }
 
 export interface TrainData {
@@ -87,6 +92,8 @@ export interface TrainResult {
   model: Module;
   history: EpochRow[];
   bestEpoch: number;
+  /** The epoch whose weights `model` holds. */
+  returnedEpoch: number;
   stoppedEarly: boolean;
   meta: CheckpointMeta;
 }
@@ -221,11 +228,12 @@ export function train(config: TrainConfig, data: TrainData, runDir: string, opts
     }
   }
   optimizer.dispose();
-  if (existsSync(bestPath)) {
+  if (config.restoreBest !== false && existsSync(bestPath)) {
     const best = loadCheckpoint(bestPath);
     model.loadStateDict(best.model, best.shapes);
   }
-  return { model, history: state.history, bestEpoch: state.bestEpoch, stoppedEarly, meta };
+  const returnedEpoch = config.restoreBest !== false && existsSync(bestPath) ? state.bestEpoch : state.epoch;
+  return { model, history: state.history, bestEpoch: state.bestEpoch, returnedEpoch, stoppedEarly, meta };
 }
 
 function countCorrect(logits: E.Tensor, labels: Int32Array, n: number): number {

@@ -100,6 +100,20 @@ test('best.safetensors holds the epoch with the best monitor value (first of tie
   assert.deepEqual([last.epoch, last.batch, last.step, last.bestEpoch], [3, 0, 18, bestEpoch]);
 });
 
+test('restoreBest: false returns the last epoch\'s weights (what validating on the test set needs)', () => {
+  const main = mainRun();
+  const dir = tempDir();
+  const r = train(baseConfig({ epochs: 3, restoreBest: false }), data, dir);
+  const rows = readMetrics(dir);
+  assert.deepEqual(rows.map((x) => x.val_loss), main.history.map((x) => x.val_loss), 'same run as the main one');
+  assert.ok(main.bestEpoch < 3, `the main run's best epoch (${main.bestEpoch}) must differ from its last for this test to tell them apart`);
+  assert.equal(main.returnedEpoch, main.bestEpoch);
+  assert.equal(r.returnedEpoch, 3);
+  const ev = evaluate(r.model, data.val, { mean: r.meta.mean, std: r.meta.std });
+  r.model.dispose();
+  assert.deepEqual({ loss: ev.loss, accuracy: ev.report.accuracy }, { loss: rows[2]!.val_loss, accuracy: rows[2]!.val_acc });
+});
+
 test('best.safetensors with a lower-is-better monitor (val.loss) is the epoch of the smallest val loss', () => {
   const dir = tempDir();
   const r = train(baseConfig({ epochs: 2, monitor: 'val.loss' }), { train: quadrantDataset(24, { seed: 5 }), val: data.val }, dir);
