@@ -106,6 +106,8 @@ function finiteValues(values: (number | undefined | null)[]): number[] {
 export interface ChartTitle {
   title?: string;
   subtitle?: string;
+  /** What the per-epoch "val" metrics were measured on: "Validation" (default) or "Test" (runs with --val-split 0). */
+  evalSetName?: string;
 }
 
 function titleOf(defaultTitle: string, opts: ChartTitle): Record<string, unknown> {
@@ -123,6 +125,7 @@ function titleOf(defaultTitle: string, opts: ChartTitle): Record<string, unknown
  * recall — dashed — so the accuracy/recall gap on imbalanced data is visible).
  */
 export function learningCurvesSpec(rows: EpochMetrics[], opts: ChartTitle = {}): TopLevelSpec {
+  const evalSet = opts.evalSetName ?? 'Validation';
   const hasRecall = rows.some((r) => typeof r.val_macro_recall === 'number');
   const hasBalanced = !hasRecall && rows.some((r) => typeof r.val_balanced_accuracy === 'number');
   const values: { panel: string; epoch: number; series: string; value: number }[] = [];
@@ -131,22 +134,22 @@ export function learningCurvesSpec(rows: EpochMetrics[], opts: ChartTitle = {}):
   };
   for (const r of rows) {
     push('loss', r.epoch, 'Train', r.train_loss);
-    push('loss', r.epoch, 'Validation', r.val_loss);
+    push('loss', r.epoch, evalSet, r.val_loss);
     push('acc', r.epoch, 'Train', r.train_acc);
-    push('acc', r.epoch, 'Validation', r.val_acc);
-    if (hasRecall) push('acc', r.epoch, 'Validation macro recall', r.val_macro_recall);
-    if (hasBalanced) push('acc', r.epoch, 'Validation balanced accuracy', r.val_balanced_accuracy);
+    push('acc', r.epoch, evalSet, r.val_acc);
+    if (hasRecall) push('acc', r.epoch, `${evalSet} macro recall`, r.val_macro_recall);
+    if (hasBalanced) push('acc', r.epoch, `${evalSet} balanced accuracy`, r.val_balanced_accuracy);
   }
-  const domain = ['Train', 'Validation'];
+  const domain = ['Train', evalSet];
   const range: string[] = [COLORS.train, COLORS.val];
   const dash: number[][] = [[1, 0], [1, 0]];
   if (hasRecall) {
-    domain.push('Validation macro recall');
+    domain.push(`${evalSet} macro recall`);
     range.push(COLORS.recall);
     dash.push([6, 4]);
   }
   if (hasBalanced) {
-    domain.push('Validation balanced accuracy');
+    domain.push(`${evalSet} balanced accuracy`);
     range.push(COLORS.balanced);
     dash.push([6, 4]);
   }
@@ -327,8 +330,9 @@ export interface LabelledRows {
  * minutes or hours for long runs.
  */
 export function accuracyVsTimeSpec(input: EpochMetrics[] | LabelledRows[], opts: ChartTitle = {}): TopLevelSpec {
+  const evalSet = opts.evalSetName ?? 'Validation';
   const series: LabelledRows[] =
-    input.length > 0 && 'rows' in (input[0] as object) ? (input as LabelledRows[]) : [{ label: 'Validation', rows: input as EpochMetrics[] }];
+    input.length > 0 && 'rows' in (input[0] as object) ? (input as LabelledRows[]) : [{ label: evalSet, rows: input as EpochMetrics[] }];
   const points: { label: string; seconds: number; acc: number; epoch: number; last: boolean }[] = [];
   for (const s of series) {
     const clock = wallClock(s.rows);
@@ -355,7 +359,7 @@ export function accuracyVsTimeSpec(input: EpochMetrics[] | LabelledRows[], opts:
   return vl({
     $schema: SCHEMA,
     config: theme(),
-    title: titleOf('Validation accuracy vs. wall-clock time', opts),
+    title: titleOf(`${evalSet} accuracy vs. wall-clock time`, opts),
     data: { values },
     width: 520,
     height: 260,
@@ -370,7 +374,7 @@ export function accuracyVsTimeSpec(input: EpochMetrics[] | LabelledRows[], opts:
       y: {
         field: 'acc',
         type: 'quantitative',
-        title: 'Validation accuracy',
+        title: `${evalSet} accuracy`,
         scale: { zero: false, nice: true },
         axis: topTitleAxis({ format: pct(accRange) }),
       },

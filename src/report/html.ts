@@ -3,7 +3,7 @@
 // directory is escaped.
 import { basename } from 'node:path';
 import { totalWallSeconds } from './rundir.js';
-import type { ComparisonRow, EvalResult, PerClassMetrics, RunData } from './types.js';
+import { evalSetOf, type ComparisonRow, type EvalResult, type PerClassMetrics, type RunData } from './types.js';
 
 /** Pre-rendered chart SVGs to inline (from renderSvg / writeChart). Missing charts are left out. */
 export interface ReportCharts {
@@ -302,6 +302,7 @@ export function renderReport(run: RunData, charts: ReportCharts = {}, options: R
   const medianSpeed = throughput.length ? [...throughput].sort((a, b) => a - b)[Math.floor(throughput.length / 2)]! : null;
   const title = `${config.model} on ${config.dataset}`;
   const opt = optimizerName(config.optimizer);
+  const evalSet = evalSetOf(config), evalSetLower = evalSet.toLowerCase();
 
   const facts = [
     fact('Model', escapeHtml(config.model)),
@@ -322,23 +323,27 @@ export function renderReport(run: RunData, charts: ReportCharts = {}, options: R
         card(`Accuracy (${ev.split})`, fmtPct(ev.accuracy), isNum(ev.top5_accuracy) ? `top-5 ${fmtPct(ev.top5_accuracy)}` : ''),
         card('Balanced accuracy', fmtPct(ev.balanced_accuracy ?? ev.macro.recall), 'mean per-class recall'),
         card('Macro F1', fmtPct(ev.macro.f1), `weighted ${fmtPct(ev.weighted.f1)}`),
-        card('Best validation accuracy', fmtPct(best.val_acc), `epoch ${escapeHtml(best.epoch)} of ${metrics.length}`),
+        evalSet === 'Test'
+          ? card('Test accuracy, last epoch', fmtPct(last.val_acc), `best ${fmtPct(best.val_acc)} at epoch ${escapeHtml(best.epoch)}`)
+          : card('Best validation accuracy', fmtPct(best.val_acc), `epoch ${escapeHtml(best.epoch)} of ${metrics.length}`),
       ]
     : [
-        card('Validation accuracy', fmtPct(last.val_acc), `epoch ${escapeHtml(last.epoch)}`),
-        card('Best validation accuracy', fmtPct(best.val_acc), `epoch ${escapeHtml(best.epoch)}`),
-        isNum(last.val_macro_recall) ? card('Validation macro recall', fmtPct(last.val_macro_recall)) : '',
+        card(`${evalSet} accuracy`, fmtPct(last.val_acc), `epoch ${escapeHtml(last.epoch)}`),
+        card(`Best ${evalSetLower} accuracy`, fmtPct(best.val_acc), `epoch ${escapeHtml(best.epoch)}`),
+        isNum(last.val_macro_recall) ? card(`${evalSet} macro recall`, fmtPct(last.val_macro_recall)) : '',
       ];
 
   const training = `<section id="training">
 <h2>Training</h2>
-<p class="lede">Loss and accuracy per epoch on the training and validation sets${
+<p class="lede">Loss and accuracy per epoch on the training and ${evalSetLower} sets${
+    evalSet === 'Test' ? ' (this run held out no validation set, so it was measured on the test set each epoch)' : ''
+  }${
     metrics.some((r) => isNum(r.val_macro_recall))
-      ? '; the dashed line is validation macro recall, which falls below accuracy when the model neglects rare classes'
+      ? `; the dashed line is ${evalSetLower} macro recall, which falls below accuracy when the model neglects rare classes`
       : ''
   }.</p>
 ${charts.learningCurves ? `<figure>${inlineSvg(charts.learningCurves, 'lc', 'Learning curves: loss and accuracy per epoch')}</figure>` : ''}
-${charts.accuracyVsTime ? `<figure>${inlineSvg(charts.accuracyVsTime, 'avt', 'Validation accuracy against wall-clock time')}</figure>` : ''}
+${charts.accuracyVsTime ? `<figure>${inlineSvg(charts.accuracyVsTime, 'avt', `${evalSet} accuracy against wall-clock time`)}</figure>` : ''}
 </section>`;
 
   let evaluation = '';

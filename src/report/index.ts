@@ -11,7 +11,7 @@ import {
 } from './charts.js';
 import { renderComparison, renderReport, type ReportCharts, type ReportOptions } from './html.js';
 import { readRun, totalWallSeconds, wallClock } from './rundir.js';
-import type { ComparisonRow, RunData } from './types.js';
+import { evalSetOf, type ComparisonRow, type RunData } from './types.js';
 
 export * from './charts.js';
 export * from './html.js';
@@ -40,9 +40,10 @@ export async function writeReport(dir: string, options: WriteReportOptions = {})
   const run = await readRun(dir);
   const ev = run.eval!; // readRun requires eval.json by default
   const subtitle = `${run.config.model} · ${run.config.dataset}`;
+  const evalSetName = evalSetOf(run.config);
   const charts: ReportCharts = {};
 
-  const lc = await writeChart(dir, 'learning-curves', learningCurvesSpec(run.metrics, { subtitle }));
+  const lc = await writeChart(dir, 'learning-curves', learningCurvesSpec(run.metrics, { subtitle, evalSetName }));
   charts.learningCurves = lc.svg;
   const cm = await writeChart(
     dir,
@@ -54,7 +55,7 @@ export async function writeReport(dir: string, options: WriteReportOptions = {})
   charts.confusionMatrix = cm.svg;
   let accuracyVsTime: ReportPaths['accuracyVsTime'];
   if (wallClock(run.metrics).some((t) => t !== null)) {
-    const avt = await writeChart(dir, 'accuracy-vs-time', accuracyVsTimeSpec(run.metrics, { subtitle }));
+    const avt = await writeChart(dir, 'accuracy-vs-time', accuracyVsTimeSpec(run.metrics, { subtitle, evalSetName }));
     charts.accuracyVsTime = avt.svg;
     accuracyVsTime = { svg: avt.svgPath, png: avt.pngPath };
   }

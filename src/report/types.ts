@@ -12,7 +12,14 @@ export interface RunConfig {
   seed?: number;
   classes?: string[];
   params?: number;
+  /** Fraction held out for validation; 0 means the per-epoch "val" metrics were measured on the test set. */
+  valSplit?: number;
   [key: string]: unknown;
+}
+
+/** The name of the set behind a run's per-epoch "val" metrics, as charts and the report call it. */
+export function evalSetOf(config: RunConfig): 'Validation' | 'Test' {
+  return config.valSplit === 0 ? 'Test' : 'Validation';
 }
 
 /** One line of `metrics.jsonl`: the metrics of one epoch. */

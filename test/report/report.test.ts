@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { writeReport, type ReportPaths } from '../../src/report/index.js';
 import { CLASSES, writeSampleRun } from './sample-run.js';
 
@@ -107,4 +107,23 @@ describe('writeReport', () => {
     assert.ok(urls.length >= 3, 'the inline SVGs carry their xmlns');
     assert.deepEqual([...new Set(urls)], ['http://www.w3.org/2000/svg']);
   });
+
+  it('names the per-epoch set "Test" when the run validated on the test set (valSplit 0)', async () => {
+    const testDir = writeSampleRun('run-on-test');
+    const configPath = join(testDir, 'config.json');
+    writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf8')), valSplit: 0 }));
+    const written = await writeReport(testDir);
+    const page = readFileSync(written.html, 'utf8');
+    const curves = readFileSync(written.learningCurves.svg, 'utf8');
+    const overTime = readFileSync(written.accuracyVsTime!.svg, 'utf8');
+    assert.match(page, /Test accuracy, last epoch/);
+    assert.match(page, /measured on the test set each epoch/);
+    assert.match(curves, /Test macro recall/);
+    assert.match(overTime, /Test accuracy vs\. wall-clock time/);
+    for (const text of [page, curves, overTime]) assert.doesNotMatch(text, /Validation accuracy|Validation macro recall/);
+    // The same run with a held-out split keeps the word "Validation".
+    assert.match(html, /Best validation accuracy/);
+    rmSync(dirname(testDir), { recursive: true, force: true });
+  });
 });
+
