@@ -228,11 +228,12 @@ export function train(config: TrainConfig, data: TrainData, runDir: string, opts
     }
   }
   optimizer.dispose();
-  if (config.restoreBest !== false && existsSync(bestPath)) {
+  const restoreBest = config.restoreBest !== false && existsSync(bestPath);
+  if (restoreBest) {
     const best = loadCheckpoint(bestPath);
     model.loadStateDict(best.model, best.shapes);
   }
-  const returnedEpoch = config.restoreBest !== false && existsSync(bestPath) ? state.bestEpoch : state.epoch;
+  const returnedEpoch = restoreBest ? state.bestEpoch : state.epoch;
   return { model, history: state.history, bestEpoch: state.bestEpoch, returnedEpoch, stoppedEarly, meta };
 }
 

@@ -126,4 +126,3 @@ describe('writeReport', () => {
     rmSync(dirname(testDir), { recursive: true, force: true });
   });
 });
-
