@@ -15,7 +15,7 @@ import { defaultRecipe } from './train/recipes.js';
 import { evaluate } from './train/evaluate.js';
 import { loadCheckpoint } from './train/checkpoint.js';
 import { train, writeEvaluation, type TrainCallbacks, type TrainConfig, type EpochRow } from './train/trainer.js';
-import { writeJsonAtomic } from './train/files.js';
+import { writeJsonAtomic } from './util/atomic-file.js';
 import { writeReport, type ReportPaths } from './report/index.js';
 import type { Module } from './nn/index.js';
 

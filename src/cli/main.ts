@@ -13,7 +13,7 @@ import { compareRuns, writeReport } from '../report/index.js';
 import { progressCallbacks } from '../train/progress.js';
 import { SCHEDULES } from '../train/schedule.js';
 import { defaultRecipe } from '../train/recipes.js';
-import { writeFileAtomic } from '../train/files.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 

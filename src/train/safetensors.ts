@@ -4,7 +4,7 @@
  * `safetensors.torch.load_file`. Writes are atomic: a temp file in the same folder, then rename.
  */
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from './files.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 export interface NamedArray {
   shape: number[];

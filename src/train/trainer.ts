@@ -15,7 +15,7 @@ import { createOptimizer, type OptimizerConfig } from './optim.js';
 import { learningRate, type ScheduleConfig } from './schedule.js';
 import { lossForEpoch, type LossConfig } from './losses.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
-import { writeFileAtomic, writeJsonAtomic } from './files.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-file.js';
 
 export interface TrainConfig {
   model: string;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeSafetensors, encodeSafetensors, readSafetensors, writeSafetensors, type NamedArray } from '../../src/train/safetensors.js';
-import { writeFileAtomic } from '../../src/train/files.js';
+import { writeFileAtomic } from '../../src/util/atomic-file.js';
 import { tempDir } from './helpers.js';
 
 const sample = (): Map<string, NamedArray> => new Map<string, NamedArray>([

@@ -1,3 +1,7 @@
+/**
+ * Atomic file writes for every layer that writes to disk (data cache, checkpoints, reports): a temporary file
+ * in the target folder, fsync, then rename, so a reader or a killed process never leaves a half-written file.
+ */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync, mkdirSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 
