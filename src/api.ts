@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from './engine/index.js';
-import { initEngine } from './engine/engine.js';
+import { initEngine } from './engine/index.js';
 import {
   classCounts, decodeImageFile, loadDataset, makeImbalanced, splitTrainVal, stratifiedSubset, type ImageDataset, type LoadDatasetOptions,
 } from './data/index.js';
@@ -16,6 +16,7 @@ import { evaluate } from './train/evaluate.js';
 import { loadCheckpoint } from './train/checkpoint.js';
 import { train, writeEvaluation, type TrainCallbacks, type TrainConfig, type EpochRow } from './train/trainer.js';
 import { writeJsonAtomic } from './util/atomic-file.js';
+import { stripUndefined } from './util/strip-undefined.js';
 import { writeReport, type ReportPaths } from './report/index.js';
 import type { Module } from './nn/index.js';
 
@@ -39,6 +40,13 @@ export interface TrainOptions extends TrainOverrides {
   noReport?: boolean;
 }
 
+/** The trainer's settings plus how trainModel prepared the data: all of it is recorded in config.json. */
+interface RecordedConfig extends TrainConfig {
+  valSplit?: number;
+  imbalance?: string;
+  limit?: number;
+}
+
 export interface TrainSummary {
   runDir: string;
   history: EpochRow[];
@@ -55,10 +63,12 @@ export interface TrainSummary {
 export async function trainModel(o: TrainOptions): Promise<TrainSummary> {
   await initEngine({ threads: o.threads });
   const recipe = defaultRecipe(o.model, o.dataset);
-  const config: TrainConfig = { ...recipe, ...stripUndefined(o as unknown as Record<string, unknown>), model: o.model, dataset: o.dataset } as TrainConfig;
-  config.optimizer = { ...recipe.optimizer, ...o.optimizer };
-  config.loss = { ...recipe.loss, ...o.loss };
-  for (const k of ['callbacks', 'dataDir', 'outDir', 'resume', 'threads', 'noReport'] as const) delete (config as unknown as Record<string, unknown>)[k];
+  // The options that steer this function rather than training stay out of the config that config.json records.
+  const { callbacks, dataDir, outDir, resume, threads, noReport, ...settings } = o;
+  const config: RecordedConfig = {
+    ...recipe, ...stripUndefined(settings), model: o.model, dataset: o.dataset,
+    optimizer: { ...recipe.optimizer, ...o.optimizer }, loss: { ...recipe.loss, ...o.loss },
+  };
 
   const dataOpts: LoadDatasetOptions = { dataDir: o.dataDir };
   let trainSet = await loadDataset(o.dataset, { ...dataOpts, split: 'train' });
@@ -142,9 +152,5 @@ export async function predict(checkpoint: string, files: string[], opts: { topK?
 
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-}
-
-function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 

@@ -6,4 +6,4 @@ export * as models from './models/index.js';
 export * as data from './data/index.js';
 export * as metrics from './metrics/index.js';
 export * as report from './report/index.js';
-export { initEngine } from './engine/engine.js';
+export { initEngine } from './engine/index.js';

@@ -6,14 +6,17 @@
  * reproducible from its seed. They are NOT cryptographic.
  */
 
-/** A function returning uniformly distributed floats in [0, 1). */
-export type Rng = () => number;
+/**
+ * A function returning uniformly distributed floats in [0, 1). Named apart from the engine's `Rng` class
+ * (weight init, dropout), which is a different generator with its own seed.
+ */
+export type UniformSource = () => number;
 
 /**
  * mulberry32: a 32-bit state generator with good statistical quality for its size
  * (passes gjrand / PractRand up to ~2^32 outputs). Returns floats in [0, 1).
  */
-export function mulberry32(seed: number): Rng {
+export function mulberry32(seed: number): UniformSource {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -53,15 +56,15 @@ export function hashUniform(a: number, b = 0, c = 0, d = 0): number {
   return hashSeed(a, b, c, d) / 4294967296;
 }
 
-/** Uniform integer in [0, n) from an Rng. */
-export function randInt(rng: Rng, n: number): number {
-  return Math.floor(rng() * n);
+/** Uniform integer in [0, n) from a uniform source. */
+export function randInt(uniform: UniformSource, n: number): number {
+  return Math.floor(uniform() * n);
 }
 
 /** In-place Fisher–Yates shuffle of a typed or plain array. Returns the same array. */
-export function shuffleInPlace<T extends { length: number; [i: number]: number }>(arr: T, rng: Rng): T {
+export function shuffleInPlace<T extends { length: number; [i: number]: number }>(arr: T, uniform: UniformSource): T {
   for (let i = arr.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
+    const j = Math.floor(uniform() * (i + 1));
     const t = arr[i]!;
     arr[i] = arr[j]!;
     arr[j] = t;

@@ -1,11 +1,11 @@
 /** The engine: tensors on one heap, reverse-mode autograd, and the kernels behind one backend interface. */
 export * from './ops/index.js';
 export * as init from './init.js';
-export { Tensor, empty, shapeSize, contiguousStrides, fmtShape, type Shape, type DType } from './tensor.js';
+export { Tensor, empty, zeroGrad, shapeSize, contiguousStrides, fmtShape, type Shape, type DType } from './tensor.js';
 export { backward, noGrad, isGradEnabled } from './autograd.js';
 export { tidy, tidyAsync } from './scope.js';
 export { Rng, rng, manualSeed } from './random.js';
-export { getBackend, setBackend, withBackend, liveBuffers } from './engine.js';
+export { getBackend, setBackend, withBackend, liveBuffers, initEngine, type InitOptions } from './engine.js';
 export { Heap } from './heap.js';
 export { ReferenceBackend } from './backends/reference.js';
 export type { Backend } from './backend.js';

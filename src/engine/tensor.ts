@@ -2,10 +2,15 @@
  * Tensors: a shape, a dtype and a reference-counted block of the backend's heap. Views made by reshape share
  * the block; everything else allocates. Every tensor is disposed deterministically, either by `dispose()` or
  * by the `tidy` scope it was created in, so a training step leaks nothing.
+ *
+ * Code above the engine touches tensor data only through the methods here (`copyFrom`, `readInto`, `fill`,
+ * `toArray`, `argmaxRows`), never through the heap, so the heap's layout stays the engine's business.
  */
 import type { Backend } from './backend.js';
+import type { FloatArray } from './heap.js';
 import { trackTensor } from './scope.js';
 import type { GradNode } from './autograd.js';
+import { argmaxOfRows } from '../util/argmax.js';
 
 export type DType = 'float32' | 'int32';
 export type Shape = readonly number[];
@@ -67,9 +72,63 @@ export class Tensor {
 
   /** A copy of the data as a plain typed array. */
   toArray(): Float32Array | Float64Array | Int32Array {
-    const heap = this.backend.heap;
-    const view = this.dtype === 'int32' ? heap.i : heap.f;
-    return view.slice(this.at, this.at + this.size);
+    return this.heapView().slice(this.at, this.at + this.size);
+  }
+
+  /**
+   * Copies `source` (exactly `size` values, row-major) into this tensor. An int32 tensor takes an Int32Array
+   * or integers: float data would be truncated silently, so it is refused.
+   */
+  copyFrom(source: ArrayLike<number>): this {
+    this.assertAlive('copyFrom');
+    this.assertLength('copyFrom', 'source', source.length);
+    if (this.dtype === 'int32') {
+      if (source instanceof Float32Array || source instanceof Float64Array) {
+        throw new Error(`copyFrom: ${this.describe()} cannot take ${source.constructor.name} data; pass an Int32Array or integers`);
+      }
+      if (!(source instanceof Int32Array)) {
+        for (let i = 0; i < source.length; i++) {
+          const v = source[i] ?? Number.NaN;
+          if ((v | 0) !== v) throw new Error(`copyFrom: ${this.describe()} got ${v} at index ${i}; expected a 32-bit integer`);
+        }
+      }
+    }
+    this.heapView().set(source, this.at);
+    return this;
+  }
+
+  /** Copies this tensor's data into `target`, which must hold exactly `size` values; returns `target`. */
+  readInto<T extends Float32Array | Float64Array | Int32Array>(target: T): T {
+    this.assertAlive('readInto');
+    this.assertLength('readInto', 'target', target.length);
+    if (this.dtype !== 'int32' && target instanceof Int32Array) {
+      throw new Error(`readInto: ${this.describe()} cannot be read into an Int32Array; pass a Float32Array or Float64Array`);
+    }
+    target.set(this.heapView().subarray(this.at, this.at + this.size));
+    return target;
+  }
+
+  /** Sets every element to `value` (an integer for int32 tensors). */
+  fill(value: number): this {
+    this.assertAlive('fill');
+    if (this.dtype === 'int32') {
+      if ((value | 0) !== value) throw new Error(`fill: ${this.describe()} needs a 32-bit integer, got ${value}`);
+      this.heapView().fill(value, this.at, this.at + this.size);
+    } else {
+      this.backend.fill(this.at, this.size, value);
+    }
+    return this;
+  }
+
+  /** For a 2-D [rows, columns] tensor, the column of each row's largest value (ties → the lowest column). */
+  argmaxRows(): Int32Array {
+    this.assertAlive('argmaxRows');
+    const [rows, columns] = this.shape;
+    if (this.rank !== 2 || rows === undefined || columns === undefined) {
+      throw new Error(`argmaxRows: expected a 2-D tensor [rows, columns], got ${fmtShape(this.shape)}`);
+    }
+    if (columns === 0 && rows > 0) throw new Error(`argmaxRows: ${this.describe()} has no columns to choose from`);
+    return argmaxOfRows(this.heapView(), rows, columns, this.at);
   }
 
   /** A copy as float32, whatever the heap's precision. */
@@ -103,6 +162,20 @@ export class Tensor {
   toString(): string {
     return `Tensor(${this.dtype} [${this.shape.join(', ')}])`;
   }
+
+  /** The heap's typed view for this dtype; re-read it after any allocation, which may grow the heap. */
+  private heapView(): FloatArray | Int32Array {
+    const heap = this.backend.heap;
+    return this.dtype === 'int32' ? heap.i : heap.f;
+  }
+
+  private describe(): string {
+    return `${this.dtype} tensor #${this.id} ${fmtShape(this.shape)}`;
+  }
+
+  private assertLength(op: string, what: string, length: number): void {
+    if (length !== this.size) throw new Error(`${op}: ${this.describe()} has ${this.size} elements, ${what} has ${length}`);
+  }
 }
 
 export function shapeSize(shape: Shape): number {
@@ -130,6 +203,14 @@ export function sameShape(a: Shape, b: Shape): boolean {
 
 export function fmtShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
+}
+
+/** Drops the gradients of `params`: the one implementation behind `Module.zeroGrad` and `Optimizer.zeroGrad`. */
+export function zeroGrad(params: Iterable<Tensor>): void {
+  for (const p of params) {
+    p.grad?.dispose();
+    p.grad = null;
+  }
 }
 
 /** An uninitialised tensor on `backend`. */

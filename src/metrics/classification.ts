@@ -11,6 +11,8 @@
  *    class is absent from yTrue.
  */
 
+import { argmaxOfRows } from '../util/argmax.js';
+
 export type Labels = ArrayLike<number>;
 
 function checkLabels(yTrue: Labels, yPred: Labels, numClasses: number): void {
@@ -53,22 +55,7 @@ export function argmaxRows(scores: ArrayLike<number>, numClasses: number): Int32
   if (scores.length % numClasses !== 0) {
     throw new Error(`metrics: ${scores.length} scores is not a multiple of ${numClasses} classes`);
   }
-  const n = scores.length / numClasses;
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const o = i * numClasses;
-    let best = 0;
-    let bv = scores[o]!;
-    for (let c = 1; c < numClasses; c++) {
-      const v = scores[o + c]!;
-      if (v > bv) {
-        bv = v;
-        best = c;
-      }
-    }
-    out[i] = best;
-  }
-  return out;
+  return argmaxOfRows(scores, scores.length / numClasses, numClasses);
 }
 
 /**

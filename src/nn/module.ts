@@ -2,8 +2,7 @@
  * Modules in PyTorch's shape: parameters, buffers and children registered by name in order, so that
  * `namedParameters()` and `stateDict()` list them exactly as torch's state_dict would.
  */
-import { Tensor, empty, fmtShape, type Shape } from '../engine/index.js';
-import { getBackend } from '../engine/engine.js';
+import { Tensor, empty, fmtShape, getBackend, zeroGrad, type Shape } from '../engine/index.js';
 
 export abstract class Module {
   training = true;
@@ -23,8 +22,7 @@ export abstract class Module {
 
   /** Registers persistent state that is not trained (BatchNorm's running statistics). */
   protected buffer(name: string, shape: Shape, value: number): Tensor {
-    const t = empty(getBackend(), shape).keep();
-    t.backend.fill(t.at, t.size, value);
+    const t = empty(getBackend(), shape).keep().fill(value);
     this.buffers.set(name, t);
     return t;
   }
@@ -68,12 +66,12 @@ export abstract class Module {
       throw new Error(`loadStateDict: ${missing.length ? `missing ${missing.join(', ')}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected ${unexpected.join(', ')}` : ''}`);
     }
     for (const [name, t] of own) {
-      const data = entries.get(name)!;
+      const data = entries.get(name)!; // every missing name was reported above
       const shape = shapes?.get(name);
       if (data.length !== t.size || (shape && shape.join() !== t.shape.join())) {
         throw new Error(`loadStateDict: ${name} has shape ${shape ? fmtShape(shape) : `${data.length} values`}, model expects ${fmtShape(t.shape)}`);
       }
-      t.backend.heap.f.set(data, t.at);
+      t.copyFrom(data);
     }
   }
 
@@ -88,10 +86,7 @@ export abstract class Module {
   }
 
   zeroGrad(): void {
-    for (const p of this.parameters()) {
-      p.grad?.dispose();
-      p.grad = null;
-    }
+    zeroGrad(this.parameters());
   }
 
   parameterCount(): number {

@@ -7,8 +7,8 @@ import {
   learningCurvesSpec,
   renderSvg,
   writeChart,
-  writeFileAtomic,
 } from './charts.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { renderComparison, renderReport, type ReportCharts, type ReportOptions } from './html.js';
 import { readRun, totalWallSeconds, wallClock } from './rundir.js';
 import { evalSetOf, type ComparisonRow, type RunData } from './types.js';
@@ -60,7 +60,7 @@ export async function writeReport(dir: string, options: WriteReportOptions = {})
     accuracyVsTime = { svg: avt.svgPath, png: avt.pngPath };
   }
   const html = join(dir, 'report.html');
-  await writeFileAtomic(html, renderReport(run, charts, options));
+  writeFileAtomic(html, renderReport(run, charts, options));
   return {
     learningCurves: { svg: lc.svgPath, png: lc.pngPath },
     confusionMatrix: { svg: cm.svgPath, png: cm.pngPath },

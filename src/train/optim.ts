@@ -2,7 +2,7 @@
  * Optimisers with PyTorch's update rules (torch.optim.SGD, Adam, AdamW). Their state lives in heap tensors
  * kept across steps and can be exported for checkpoints, so a resumed run continues exactly.
  */
-import { Tensor, empty } from '../engine/index.js';
+import { Tensor, empty, zeroGrad } from '../engine/index.js';
 
 export interface OptimizerState {
   kind: string;
@@ -32,10 +32,7 @@ export abstract class Optimizer {
   }
 
   zeroGrad(): void {
-    for (const p of this.params) {
-      p.grad?.dispose();
-      p.grad = null;
-    }
+    zeroGrad(this.params);
   }
 
   protected slot(name: string, index: number, like: Tensor): { tensor: Tensor; fresh: boolean } {
@@ -43,8 +40,7 @@ export abstract class Optimizer {
     let t = this.slots.get(key);
     const fresh = !t;
     if (!t) {
-      t = empty(like.backend, like.shape).keep();
-      like.backend.fill(t.at, t.size, 0);
+      t = empty(like.backend, like.shape).keep().fill(0);
       this.slots.set(key, t);
     }
     return { tensor: t, fresh };
@@ -64,7 +60,7 @@ export abstract class Optimizer {
       const p = this.params[index];
       if (!p || p.size !== data.length) throw new Error(`optimizer: state ${key} does not match the model's parameters`);
       const { tensor } = this.slot(key.slice(key.indexOf('.') + 1), index, p);
-      tensor.backend.heap.f.set(data, tensor.at);
+      tensor.copyFrom(data);
     }
   }
 

@@ -238,14 +238,9 @@ export function train(config: TrainConfig, data: TrainData, runDir: string, opts
 }
 
 function countCorrect(logits: E.Tensor, labels: Int32Array, n: number): number {
-  const f = logits.backend.heap.f, c = logits.shape[1]!;
+  const predicted = logits.argmaxRows();
   let correct = 0;
-  for (let i = 0; i < n; i++) {
-    const row = logits.at + i * c;
-    let best = 0;
-    for (let j = 1; j < c; j++) if (f[row + j]! > f[row + best]!) best = j;
-    if (best === labels[i]) correct++;
-  }
+  for (let i = 0; i < n; i++) if (predicted[i] === labels[i]) correct++;
   return correct;
 }
 
