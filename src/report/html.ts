@@ -1,9 +1,14 @@
-// Self-contained HTML for one run (and for a comparison of runs): inline CSS, inline
-// SVG charts, no scripts, no external URLs. Every string that comes from a run
-// directory is escaped.
+// Self-contained HTML for one run: inline CSS, inline SVG charts, no scripts, no external URLs. Every string
+// that comes from a run directory is escaped. The comparison page is in comparison-page.ts, the shared page
+// chrome in html-page.ts and the formatting helpers in html-format.ts; all are re-exported from here.
 import { basename } from 'node:path';
 import { totalWallSeconds } from './rundir.js';
-import { evalSetOf, type ComparisonRow, type EvalResult, type PerClassMetrics, type RunData } from './types.js';
+import { DASH, escapeHtml, flattenConfig, fmtDuration, fmtInt, fmtNum, fmtPct, inlineSvg, isNum } from './html-format.js';
+import { bar, card, fact, page } from './html-page.js';
+import { evalSetOf, type EvalResult, type PerClassMetrics, type RunData } from './types.js';
+
+export { escapeHtml, flattenConfig, fmtDuration, fmtInt, fmtPct, inlineSvg } from './html-format.js';
+export { renderComparison } from './comparison-page.js';
 
 /** Pre-rendered chart SVGs to inline (from renderSvg / writeChart). Missing charts are left out. */
 export interface ReportCharts {
@@ -15,74 +20,6 @@ export interface ReportCharts {
 export interface ReportOptions {
   /** How many lowest-recall classes to highlight (default: 3, fewer for tiny class counts). */
   worstCount?: number;
-}
-
-// ---------------------------------------------------------------------------
-// Formatting helpers
-
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-}
-
-const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const DASH = '<span class="na">—</span>';
-
-export function fmtPct(v: number | null | undefined, digits = 1): string {
-  return isNum(v) ? `${(v * 100).toFixed(digits)}%` : DASH;
-}
-
-export function fmtInt(v: number | null | undefined): string {
-  return isNum(v) ? Math.round(v).toLocaleString('en-US') : DASH;
-}
-
-function fmtNum(v: number | null | undefined, digits = 4): string {
-  return isNum(v) ? String(Number(v.toFixed(digits))) : DASH;
-}
-
-/** 42.3 s, 7 min 30 s, 2 h 05 min. */
-export function fmtDuration(seconds: number | null | undefined): string {
-  if (!isNum(seconds)) return DASH;
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const s = Math.round(seconds);
-  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
-  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
-}
-
-/**
- * Prepares a chart SVG for inlining: prefixes its ids (so clip paths and gradients of
- * two charts on one page cannot collide), drops the unused xlink namespace and marks it
- * as an image for screen readers.
- */
-export function inlineSvg(svg: string, idPrefix: string, label: string): string {
-  let out = svg.replace(/^<\?xml[^>]*>\s*/, '');
-  out = out.replace(/\bid="([^"]+)"/g, (_m, id: string) => `id="${idPrefix}-${id}"`);
-  out = out.replace(/url\(#([^)]+)\)/g, (_m, id: string) => `url(#${idPrefix}-${id})`);
-  out = out.replace(/(xlink:)?href="#([^"]+)"/g, (_m, x: string | undefined, id: string) => `${x ?? ''}href="#${idPrefix}-${id}"`);
-  if (!/xlink:/.test(out.replace(/xmlns:xlink="[^"]*"/, ''))) out = out.replace(/\s*xmlns:xlink="[^"]*"/, '');
-  return out.replace(/^<svg\b/, `<svg role="img" aria-label="${escapeHtml(label)}"`);
-}
-
-/** Flattens nested config objects to dotted keys; arrays of scalars are joined. */
-export function flattenConfig(value: unknown, prefix = '', out: [string, string][] = []): [string, string][] {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const entries = Object.entries(value as Record<string, unknown>);
-    if (entries.length === 0 && prefix) out.push([prefix, '{}']);
-    for (const [k, v] of entries) flattenConfig(v, prefix ? `${prefix}.${k}` : k, out);
-    return out;
-  }
-  if (Array.isArray(value)) {
-    if (value.every((v) => v === null || typeof v !== 'object')) {
-      const shown = value.slice(0, 24).map(String).join(', ');
-      out.push([prefix, value.length > 24 ? `${shown}, … (${value.length} items)` : `[${shown}]`]);
-    } else {
-      out.push([prefix, JSON.stringify(value)]);
-    }
-    return out;
-  }
-  out.push([prefix, typeof value === 'string' ? value : JSON.stringify(value)]);
-  return out;
 }
 
 /** Indices of the `k` classes with the lowest recall (classes without a recall are skipped). */
@@ -97,99 +34,6 @@ export function worstRecall(perClass: PerClassMetrics[], k: number): number[] {
 
 function defaultWorstCount(n: number): number {
   return Math.max(1, Math.min(3, Math.floor(n / 2)));
-}
-
-// ---------------------------------------------------------------------------
-// Page chrome
-
-const CSS = `
-:root { --ink:#1f2937; --muted:#6b7280; --line:#e5e7eb; --soft:#f8fafc; --accent:#3b6fb6;
-  --warm:#fff1e6; --warm-line:#f0a060; --warm-ink:#9a3f07; }
-* { box-sizing: border-box; }
-html { -webkit-text-size-adjust: 100%; }
-body { margin: 0; background: #f3f5f8; color: var(--ink);
-  font: 15px/1.55 -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, "DejaVu Sans", sans-serif; }
-main { max-width: 1120px; margin: 0 auto; padding: 40px 32px 64px; }
-header { margin-bottom: 28px; }
-.eyebrow { margin: 0 0 6px; color: var(--muted); font-size: 12px; letter-spacing: .08em; text-transform: uppercase; font-weight: 600; }
-h1 { margin: 0; font-size: 30px; line-height: 1.2; letter-spacing: -.01em; }
-h1 .on { color: var(--muted); font-weight: 400; }
-h2 { margin: 0 0 4px; font-size: 20px; letter-spacing: -.005em; }
-h3 { margin: 26px 0 10px; font-size: 15px; }
-.path { margin: 6px 0 0; color: var(--muted); font-size: 13px; }
-code { font: 12.5px/1.4 "DejaVu Sans Mono", Menlo, Consolas, monospace; background: #eef1f5; padding: 1px 5px; border-radius: 4px; }
-.facts { display: flex; flex-wrap: wrap; gap: 6px 28px; margin: 16px 0 0; padding: 0; }
-.facts div { display: flex; flex-direction: column; }
-.facts dt { color: var(--muted); font-size: 12px; }
-.facts dd { margin: 0; font-weight: 600; font-variant-numeric: tabular-nums; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 14px; margin: 0 0 28px; }
-.card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 14px 16px; }
-.card .label { color: var(--muted); font-size: 12.5px; }
-.card .value { font-size: 26px; font-weight: 700; font-variant-numeric: tabular-nums; line-height: 1.25; }
-.card .sub { color: var(--muted); font-size: 12px; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 12px; padding: 24px 28px; margin: 0 0 24px; }
-.lede { margin: 0 0 16px; color: var(--muted); font-size: 14px; }
-figure { margin: 18px 0 0; overflow-x: auto; }
-figure svg { max-width: 100%; height: auto; display: block; }
-.twocol { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 8px 36px; align-items: start; }
-table { border-collapse: collapse; width: 100%; font-size: 14px; font-variant-numeric: tabular-nums; }
-th, td { padding: 7px 12px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
-th { font-size: 12px; font-weight: 600; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; background: var(--soft); }
-th:first-child, td:first-child, .left { text-align: left; }
-tbody tr:last-child td { border-bottom: none; }
-td.cls { font-weight: 600; }
-tr.worst td { background: var(--warm); }
-tr.worst td:first-child { box-shadow: inset 4px 0 0 var(--warm-line); }
-tr.worst .recall { color: var(--warm-ink); font-weight: 700; }
-.tag { display: inline-block; margin-left: 8px; padding: 0 7px; border-radius: 999px; background: var(--warm-line); color: #fff; font-size: 11px; font-weight: 600; vertical-align: 1px; }
-.bar { display: inline-block; width: 70px; height: 7px; margin-left: 10px; border-radius: 4px; background: #e9edf2; vertical-align: 1px; overflow: hidden; }
-.bar i { display: block; height: 100%; background: var(--accent); border-radius: 4px; }
-tr.worst .bar i { background: var(--warm-line); }
-.na { color: #9ca3af; }
-.config td { white-space: normal; word-break: break-word; text-align: left; }
-.config td:first-child { width: 30%; color: var(--muted); font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 13px; }
-.note { color: var(--muted); font-size: 13px; margin: 10px 0 0; }
-.best { font-weight: 700; color: #0f5132; }
-.comparison th { white-space: normal; vertical-align: bottom; }
-.comparison th, .comparison td { padding: 7px 9px; }
-.runs { margin: 0; padding-left: 18px; color: var(--muted); font-size: 13px; }
-.runs li { margin: 3px 0; }
-footer { color: var(--muted); font-size: 12.5px; text-align: center; margin-top: 28px; }
-@media print { body { background: #fff; } section, .card { border-color: #ccc; break-inside: avoid; } }
-`;
-
-function page(title: string, body: string): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-${body}
-</main>
-</body>
-</html>
-`;
-}
-
-function card(label: string, value: string, sub = ''): string {
-  return `<div class="card"><div class="label">${escapeHtml(label)}</div><div class="value">${value}</div>${
-    sub ? `<div class="sub">${sub}</div>` : ''
-  }</div>`;
-}
-
-function fact(label: string, value: string): string {
-  return `<div><dt>${escapeHtml(label)}</dt><dd>${value}</dd></div>`;
-}
-
-function bar(v: number | null): string {
-  if (!isNum(v)) return '';
-  const w = Math.max(0, Math.min(1, v)) * 100;
-  return `<span class="bar" aria-hidden="true"><i style="width:${w.toFixed(1)}%"></i></span>`;
 }
 
 function optimizerName(opt: unknown): string | null {
@@ -382,69 +226,4 @@ ${configTable(run)}
 </section>
 <footer>Generated by convlab from the files in <code>${escapeHtml(basename(run.dir) || run.dir)}</code>.</footer>`;
   return page(`${title} · convlab report`, body);
-}
-
-// ---------------------------------------------------------------------------
-// Comparison page
-
-/** Renders a self-contained comparison page: a table of runs and (optionally) an inline chart. */
-export function renderComparison(rows: ComparisonRow[], chartSvg?: string): string {
-  const bestOf = (get: (r: ComparisonRow) => number | null, lowIsBetter = false): number | null => {
-    const vals = rows.map(get).filter(isNum);
-    if (vals.length < 2 || Math.min(...vals) === Math.max(...vals)) return null;
-    return lowIsBetter ? Math.min(...vals) : Math.max(...vals);
-  };
-  const datasets = [...new Set(rows.map((r) => r.dataset))];
-  const oneDataset = datasets.length === 1;
-  const cols: { head: string; get: (r: ComparisonRow) => number | null; fmt: (v: number | null) => string; low?: boolean; noBest?: boolean }[] = [
-    { head: 'Params', get: (r) => r.params, fmt: fmtInt, low: true },
-    { head: 'MFLOPs/img', get: (r) => (r.macsPerImage === null ? null : (2 * r.macsPerImage) / 1e6), fmt: (v) => (v === null ? '—' : v.toFixed(1)), low: true },
-    { head: 'Epochs', get: (r) => r.epochs, fmt: fmtInt, noBest: true },
-    { head: 'Best val acc', get: (r) => r.bestValAcc, fmt: (v) => fmtPct(v) },
-    { head: 'Test acc', get: (r) => r.testAcc, fmt: (v) => fmtPct(v) },
-    { head: 'Macro recall', get: (r) => r.macroRecall, fmt: (v) => fmtPct(v) },
-    { head: 'Balanced acc', get: (r) => r.balancedAcc, fmt: (v) => fmtPct(v) },
-    { head: 'Images/s', get: (r) => r.imagesPerSec, fmt: fmtInt },
-    { head: 'Wall time', get: (r) => r.wallSeconds, fmt: fmtDuration, low: true },
-  ];
-  const bests = cols.map((c) => (c.noBest ? null : bestOf(c.get, c.low)));
-  const body = rows
-    .map(
-      (r) =>
-        `<tr><td class="cls">${escapeHtml(r.model)}</td><td class="left" title="${escapeHtml(r.dir)}"><code>${escapeHtml(
-          basename(r.dir) || r.dir,
-        )}</code></td>${oneDataset ? '' : `<td class="left">${escapeHtml(r.dataset)}</td>`}${cols
-          .map((c, k) => {
-            const v = c.get(r);
-            return `<td${bests[k] !== null && v === bests[k] ? ' class="best"' : ''}>${c.fmt(v)}</td>`;
-          })
-          .join('')}</tr>`,
-    )
-    .join('\n');
-  const table = `<table class="comparison">
-<thead><tr><th>Model</th><th class="left">Run</th>${oneDataset ? '' : '<th class="left">Dataset</th>'}${cols
-    .map((c) => `<th>${c.head}</th>`)
-    .join('')}</tr></thead>
-<tbody>
-${body}
-</tbody>
-</table>
-<p class="note">Bold green: best value in its column (fewest parameters, shortest wall time). Test accuracy, macro recall and
-balanced accuracy come from each run's <code>eval.json</code> (macro recall falls back to the last epoch's validation value
-when there is none); images/s is the median over epochs.</p>`;
-  const runList = rows.map((r) => `<li><code>${escapeHtml(r.dir)}</code></li>`).join('');
-  return page(
-    'convlab · run comparison',
-    `<header>
-<p class="eyebrow">convlab · comparison</p>
-<h1>${rows.length} ${rows.length === 1 ? 'run' : 'runs'} compared${
-      oneDataset ? ` <span class="on">on</span> ${escapeHtml(datasets[0])}` : ''
-    }</h1>
-</header>
-<section id="table" style="overflow-x:auto">
-${table}
-</section>
-${chartSvg ? `<section id="chart"><figure>${inlineSvg(chartSvg, 'cmp', 'Comparison of runs')}</figure></section>` : ''}
-<section id="runs"><h3 style="margin-top:0">Run directories</h3><ul class="runs">${runList}</ul></section>`,
-  );
 }
