@@ -7,11 +7,12 @@
  *  - a folder holding a cifar-10-batches-bin/ folder of those;
  *  - the official cifar-10-binary.tar.gz (or .tar), read with a tiny built-in tar reader.
  */
-import { mkdirSync, renameSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { validateDataset, type ImageDataset } from './dataset.js';
+import { joinImages, validateDataset, type ImageDataset } from './dataset.js';
 import { findFile, isDirectory, isFile, maybeGunzip, readMaybeGzip } from './files.js';
 import { readTar } from './tar.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 export const CIFAR10_CLASSES = [
   'airplane',
@@ -135,16 +136,8 @@ function assemble(
   classes: string[],
   name: string,
 ): ImageDataset {
-  const total = batches.reduce((a, b) => a + b.count, 0);
-  const images = new Uint8Array(total * CIFAR_IMAGE_BYTES);
-  const labels = new Int32Array(total);
-  let off = 0;
-  for (const b of batches) {
-    images.set(b.images, off * CIFAR_IMAGE_BYTES);
-    labels.set(b.labels, off);
-    off += b.count;
-  }
-  return validateDataset({ name, classes, channels: 3, height: 32, width: 32, length: total, images, labels });
+  const { images, labels } = joinImages(batches.map((b) => ({ ...b, length: b.count })), CIFAR_IMAGE_BYTES);
+  return validateDataset({ name, classes, channels: 3, height: 32, width: 32, length: labels.length, images, labels });
 }
 
 export interface LoadCifarOptions {
@@ -204,7 +197,7 @@ export function readCifarArchive(path: string): { batches: Map<string, Uint8Arra
 
 /**
  * Extract the batches and meta file of a cifar-10-binary.tar(.gz) into `destDir`
- * (each written atomically: temp file + rename). Returns the written paths.
+ * (each written atomically: temp file, fsync, rename). Returns the written paths.
  */
 export function extractCifarArchive(path: string, destDir: string): string[] {
   const { batches, meta } = readCifarArchive(path);
@@ -217,9 +210,7 @@ export function extractCifarArchive(path: string, destDir: string): string[] {
   for (const [name, data] of files) {
     parseCifarBatchSizeCheck(name, data, path);
     const dest = join(destDir, name);
-    const tmp = `${dest}.tmp-${process.pid}`;
-    writeFileSync(tmp, data);
-    renameSync(tmp, dest);
+    writeFileAtomic(dest, data);
     written.push(dest);
   }
   return written;

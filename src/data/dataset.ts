@@ -127,15 +127,21 @@ export function concatDatasets(parts: ImageDataset[], name?: string): ImageDatas
     }
     total += p.length;
   }
-  const images = new Uint8Array(total * size);
+  return { ...first, name: name ?? first.name, classes: first.classes.slice(), length: total, ...joinImages(parts, size) };
+}
+
+/** The images and labels of `parts` laid end to end, each part holding `length` images of `imageBytes` bytes. */
+export function joinImages(parts: readonly { images: Uint8Array; labels: Int32Array; length: number }[], imageBytes: number): { images: Uint8Array; labels: Int32Array } {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const images = new Uint8Array(total * imageBytes);
   const labels = new Int32Array(total);
   let off = 0;
   for (const p of parts) {
-    images.set(p.images, off * size);
+    images.set(p.images, off * imageBytes);
     labels.set(p.labels, off);
     off += p.length;
   }
-  return { ...first, name: name ?? first.name, classes: first.classes.slice(), length: total, images, labels };
+  return { images, labels };
 }
 
 export interface TrainValSplit {

@@ -338,11 +338,11 @@ export function computeChannelStats(ds: ImageDataset, indices?: ArrayLike<number
       for (let j = 0; j < HW; j++) counts[src[off + j]!]!++;
       // Flush before a bin could overflow 2^32.
       if ((k & 0xfff) === 0xfff) {
-        for (let v = 0; v < 256; v++) hist[c * 256 + v] += counts[v]!;
+        for (let v = 0; v < 256; v++) hist[c * 256 + v]! += counts[v]!;
         counts.fill(0);
       }
     }
-    for (let v = 0; v < 256; v++) hist[c * 256 + v] += counts[v]!;
+    for (let v = 0; v < 256; v++) hist[c * 256 + v]! += counts[v]!;
   }
   const mean: number[] = [];
   const std: number[] = [];

@@ -83,7 +83,7 @@ export function classificationReport(yTrue: Labels, yPred: Labels, opts: ReportO
     confusionMatrix: matrix,
   };
   if (opts.scores) {
-    const ks = (opts.topK ?? [1, 5]).filter((k) => k <= numClasses!);
+    const ks = (opts.topK ?? [1, 5]).filter((k) => k <= numClasses);
     report.topK = {};
     for (const k of ks) report.topK[String(k)] = topKAccuracy(opts.scores, yTrue, numClasses, k);
   }

@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import { totalWallSeconds } from './rundir.js';
 import { DASH, escapeHtml, flattenConfig, fmtDuration, fmtInt, fmtNum, fmtPct, inlineSvg, isNum } from './html-format.js';
 import { bar, card, fact, page } from './html-page.js';
-import { evalSetOf, type EvalResult, type PerClassMetrics, type RunData } from './types.js';
+import { evalSetOf, type ClassCounts, type EvalResult, type PerClassMetrics, type RunData } from './types.js';
 
 export { escapeHtml, flattenConfig, fmtDuration, fmtInt, fmtPct, inlineSvg } from './html-format.js';
 export { renderComparison } from './comparison-page.js';
@@ -90,36 +90,36 @@ function averagesTable(ev: EvalResult): string {
 shows what accuracy hides.</p>`;
 }
 
-function classCountsTable(run: RunData, classes: string[]): string {
-  const counts = run.classCounts!;
-  const splits = Object.keys(counts).filter((k) => Array.isArray(counts[k]));
+function classCountsTable(counts: ClassCounts, classes: string[]): string {
+  const splits = Object.entries(counts)
+    .filter((entry): entry is [string, number[]] => Array.isArray(entry[1]))
+    .map(([name, perClass]) => ({ name, perClass, total: perClass.reduce((a, b) => a + b, 0) }));
   if (splits.length === 0) return '';
-  const totals = splits.map((s) => counts[s]!.reduce((a, b) => a + b, 0));
-  const n = Math.max(classes.length, ...splits.map((s) => counts[s]!.length));
+  const n = Math.max(classes.length, ...splits.map((s) => s.perClass.length));
   const rows: string[] = [];
   for (let i = 0; i < n; i++) {
     const cells = splits
-      .map((s, k) => {
-        const c = counts[s]![i];
-        return `<td>${fmtInt(c ?? null)}</td><td>${isNum(c) && totals[k]! > 0 ? fmtPct(c / totals[k]!) : DASH}</td>`;
+      .map(({ perClass, total }) => {
+        const c = perClass[i];
+        return `<td>${fmtInt(c ?? null)}</td><td>${isNum(c) && total > 0 ? fmtPct(c / total) : DASH}</td>`;
       })
       .join('');
     rows.push(`<tr><td class="cls">${escapeHtml(classes[i] ?? `class ${i}`)}</td>${cells}</tr>`);
   }
   const ratios = splits
-    .map((s) => {
-      const pos = counts[s]!.filter((c) => c > 0);
+    .map(({ name, perClass }) => {
+      const pos = perClass.filter((c) => c > 0);
       if (pos.length === 0) return '';
-      return `${escapeHtml(s)}: ${(Math.max(...pos) / Math.min(...pos)).toFixed(1)}×`;
+      return `${escapeHtml(name)}: ${(Math.max(...pos) / Math.min(...pos)).toFixed(1)}×`;
     })
     .filter(Boolean)
     .join(' · ');
   return `<h3>Class counts</h3>
 <table class="class-counts">
-<thead><tr><th>Class</th>${splits.map((s) => `<th>${escapeHtml(s)}</th><th>share</th>`).join('')}</tr></thead>
+<thead><tr><th>Class</th>${splits.map(({ name }) => `<th>${escapeHtml(name)}</th><th>share</th>`).join('')}</tr></thead>
 <tbody>
 ${rows.join('\n')}
-<tr><td class="cls">Total</td>${splits.map((_, k) => `<td>${fmtInt(totals[k])}</td><td></td>`).join('')}</tr>
+<tr><td class="cls">Total</td>${splits.map(({ total }) => `<td>${fmtInt(total)}</td><td></td>`).join('')}</tr>
 </tbody>
 </table>
 ${ratios ? `<p class="note">Imbalance (largest class / smallest class): ${ratios}.</p>` : ''}`;
@@ -204,10 +204,10 @@ ${worst.length ? `<p class="lede">Highlighted: the ${worst.length} lowest-recall
 ${perClassTable(ev, run.classCounts?.train, new Set(worst))}
 <h3>Averages</h3>
 ${averagesTable(ev)}
-${run.classCounts ? classCountsTable(run, ev.classes) : ''}
+${run.classCounts ? classCountsTable(run.classCounts, ev.classes) : ''}
 </section>`;
   } else if (run.classCounts) {
-    evaluation = `<section id="data">${classCountsTable(run, run.config.classes ?? [])}</section>`;
+    evaluation = `<section id="data">${classCountsTable(run.classCounts, run.config.classes ?? [])}</section>`;
   }
 
   const body = `<header>

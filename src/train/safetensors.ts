@@ -55,7 +55,7 @@ export function decodeSafetensors(buf: Uint8Array, fileName: string): { tensors:
     const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
     if (typeof dtype !== 'string' || !Array.isArray(shape) || !shape.every(isCount) || !Array.isArray(offsets)
-      || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
+      || offsets.length !== 2 || !offsets.every(isCount) || offsets[0]! > offsets[1]!) {
       throw new Error(`${fileName}: corrupt safetensors header: bad entry for tensor ${name}`);
     }
     const [begin, end] = offsets as [number, number];

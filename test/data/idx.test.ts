@@ -107,7 +107,7 @@ describe('IDX reader', () => {
       file: 'corrupt-images-idx3-ubyte.gz',
       bytes: () => {
         const gz = gzipSync(encodeIdx([2, 8, 8], Uint8Array.from({ length: 128 }, (_, i) => (i * 37) & 255)));
-        for (let i = 12; i < gz.length - 8; i++) gz[i] ^= 0x5a;
+        for (let i = 12; i < gz.length - 8; i++) gz[i]! ^= 0x5a;
         return gz;
       },
       read: readIdxImages,
