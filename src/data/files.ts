@@ -31,24 +31,16 @@ export function maybeGunzip(buf: Uint8Array, fileName: string): Uint8Array {
   }
 }
 
-/**
- * A whole file's bytes. A failure is one line naming the file, its `kind` when given ("unreadable image: ")
- * and the system's error code.
- */
-export function readFileBytes(path: string, kind = ''): Uint8Array {
+/** Read a whole file, gunzipping it when it is gzip data. Errors name the file. */
+export function readMaybeGzip(path: string): Uint8Array {
   let raw: Buffer;
   try {
     raw = readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${path}: ${kind}cannot read file${code ? ` (${code})` : ''}`);
+    throw new Error(`${path}: cannot read file${code ? ` (${code})` : ''}`);
   }
-  return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
-}
-
-/** Read a whole file, gunzipping it when it is gzip data. Errors name the file. */
-export function readMaybeGzip(path: string): Uint8Array {
-  return maybeGunzip(readFileBytes(path), path);
+  return maybeGunzip(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), path);
 }
 
 export function isFile(path: string): boolean {

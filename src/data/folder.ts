@@ -10,12 +10,12 @@
  * - Defaults: size = the first image's size; channels = 1 when the first image is
  *   grey (R = G = B everywhere), else 3.
  */
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { validateDataset, type ImageDataset } from './dataset.js';
-import { isDirectory, readFileBytes } from './files.js';
+import { isDirectory } from './files.js';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
 
@@ -61,7 +61,14 @@ export function decodeImage(buf: Uint8Array, fileName: string): DecodedImage {
 
 /** Read and decode an image file to RGBA. Errors are one line naming the file. */
 export function readImageFile(path: string): DecodedImage {
-  return decodeImage(readFileBytes(path, 'unreadable image: '), path);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    fail(path, `cannot read file${code ? ` (${code})` : ''}`);
+  }
+  return decodeImage(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
 }
 
 /** True when R = G = B for every pixel. */
