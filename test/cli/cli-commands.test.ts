@@ -102,6 +102,7 @@ test('train --imbalance exp:10 --augment crop,flip (CONVLAB_THREADS=2): the long
   assert.equal(config.monitor, 'val.macro_recall', 'an imbalanced run monitors macro recall unless told otherwise');
   assert.deepEqual(config.augment, { cropPadding: 4, hflip: true });
   assert.equal(config.train_size, 64);
+  assert.equal(config.macs_per_image, 416520, 'LeNet-5 on 28×28: counted from a real forward pass (macs.test.ts)');
   const classCounts = json(join(imbalancedDir, 'class_counts.json'));
   // 10 % of each class is held out (stratified), so validation keeps the long tail.
   assert.equal(classCounts.val.reduce((a: number, b: number) => a + b, 0), config.val_size);
