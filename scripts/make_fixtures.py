@@ -4,7 +4,8 @@ Rerun with:
 
     /usr/bin/python3 scripts/make_fixtures.py
 
-(from the repository root; needs PyTorch, e.g. Debian's python3-torch 1.13).
+(from the repository root; needs PyTorch, e.g. Debian's python3-torch 1.13). To rewrite only some files,
+name their generators, e.g. `scripts/make_fixtures.py optim_steps` for fixtures/optim_steps.json.
 
 The JSON outputs in fixtures/ are committed to the repository. Python and
 PyTorch are NOT runtime or test dependencies: the TypeScript tests only read
