@@ -12,14 +12,16 @@ import { watch, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { assertSameTensors, metricsWithoutTimes, trainerMeta } from '../train/helpers.js';
-import { assertOk, convlab, freshDir, show, type Run } from './helpers.js';
+import { assertOk, convlab, diskDir, freshDir, show, type Run } from './helpers.js';
+
+const RUNS = diskDir('cli-resume-runs');
 
 const trainArgs = (out: string): string[] => ['train', 'lenet5', '-d', 'mnist-sample', '--limit', '192', '--batch-size', '16', '--epochs', '2',
   '--checkpoint-every', '1', '--threads', '2', '--no-report', '--json', '-o', out];
 const STEPS = 24;
 
 // The uninterrupted run, started when the file loads; the kill tests compare against it.
-const referenceDir = freshDir('reference');
+const referenceDir = freshDir('reference', RUNS);
 const referenceRun = convlab(trainArgs(referenceDir), { countWorkers: true });
 
 /** Same checkpoints (every tensor byte, trainer position and RNG), metrics and test evaluation as the reference. */
@@ -57,7 +59,7 @@ test('the uninterrupted reference run: 2 threads on the WASM backend, 24 steps',
 });
 
 test('SIGKILL between checkpoints in epoch 1, then --resume: identical to the uninterrupted run', async (t) => {
-  const dir = freshDir('killed-between');
+  const dir = freshDir('killed-between', RUNS);
   let renames = 0;
   const killed = await trainUntilKilled(dir, (child, file) => {
     // The 5th checkpoint has just been renamed into place; the kill lands somewhere in the steps after it.
@@ -77,7 +79,7 @@ test('SIGKILL between checkpoints in epoch 1, then --resume: identical to the un
 });
 
 test('SIGKILL while a checkpoint is being written: the previous checkpoint survives, and --resume continues from it exactly', async (t) => {
-  const dir = freshDir('killed-in-write');
+  const dir = freshDir('killed-in-write', RUNS);
   interface Caught { tmp: string; previous: { epoch: number; batch: number; step: number }; previousBytes: Buffer }
   let caught: Caught | null = null;
   let attempts = 0;

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,9 +25,20 @@ export const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 export const TMP = mkdtempSync(join(tmpdir(), 'convlab-cli2-'));
 process.on('exit', () => rmSync(TMP, { recursive: true, force: true }));
 
-/** A fresh, empty folder under TMP (every run gets its own --out, so no run ever needs --overwrite). */
-export function freshDir(prefix: string): string {
-  return mkdtempSync(join(TMP, `${prefix}-`));
+/** A fresh, empty folder under `base` (every run gets its own --out, so no run ever needs --overwrite). */
+export function freshDir(prefix: string, base = TMP): string {
+  return mkdtempSync(join(base, `${prefix}-`));
+}
+
+/**
+ * A folder on the repository's own file system (under dist/, which git ignores), removed at exit. The kill
+ * tests use it: /tmp may be a tmpfs, where fsync is free and a checkpoint write is too short to land in.
+ */
+export function diskDir(prefix: string): string {
+  mkdirSync(join(ROOT, 'dist'), { recursive: true });
+  const dir = mkdtempSync(join(ROOT, 'dist', `${prefix}-`));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /**
@@ -39,11 +50,14 @@ writeFileSync(PRELOAD, `import { createRequire, syncBuiltinESMExports } from 'no
 import { writeFileSync } from 'node:fs';
 const require = createRequire(import.meta.url);
 const threads = require('node:worker_threads');
-const Original = threads.Worker;
-let started = 0;
-threads.Worker = class extends Original { constructor(...args) { super(...args); started++; } };
-syncBuiltinESMExports();
-process.on('exit', () => writeFileSync(process.env.CONVLAB_TEST_WORKERS_FILE, String(started)));
+// Workers inherit --import and run this file too; only the main thread counts and reports.
+if (threads.isMainThread) {
+  const Original = threads.Worker;
+  let started = 0;
+  threads.Worker = class extends Original { constructor(...args) { super(...args); started++; } };
+  syncBuiltinESMExports();
+  process.on('exit', () => writeFileSync(process.env.CONVLAB_TEST_WORKERS_FILE, String(started)));
+}
 `);
 
 export interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; args: string[]; workers?: number }

@@ -18,7 +18,8 @@
  *     float32 PyTorch lands up to 1.5e-2 from float64 PyTorch. Dropping Adam's L2 decay (0.05) changes an
  *     element by 1.3–2.7 (one AlexNet tensor: 0.04, the others ≥ 1.8); dropping AdamW's decoupled decay (1.0)
  *     by 0.08–2.9; dropping bias correction by 3.1–12.
- * The tests at the end break the optimiser on purpose and require the comparison to fail.
+ * Measured: the engine (reference backend and WASM on 2 threads) lands within 7e-5 of PyTorch on every sampled
+ * element. The tests at the end break the optimiser on purpose and require the comparison to fail.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -23,7 +23,7 @@ test('nn.BatchNorm with default options: running statistics and output match tor
         const y = bn.forward(fromFixture(c.x));
         assertClose(y, c.y, { atol: 1e-5, rtol: 1e-5 }, `${c.name} output`);
       });
-      // A running-stat momentum of 0.2 would move these by 0.1 × (batch stat − old), about 0.07 here: far beyond 1e-6.
+      // A running-stat momentum of 0.2 would move these by another 0.1 × (batch stat − old), up to 0.1 here: far beyond 1e-6.
       assertClose(bn.runningMean, c.running_mean_after, { atol: 1e-6, rtol: 1e-6 }, `${c.name} running_mean`);
       assertClose(bn.runningVar, c.running_var_after, { atol: 1e-6, rtol: 1e-6 }, `${c.name} running_var`);
       bn.dispose();
