@@ -4,6 +4,8 @@
  * (3 warm-up steps, then the median step time over ≥ 5 steps and ≥ min-time seconds), so the figures compare
  * directly with `../shared/peers/run-pytorch.sh`. Pass `--peers` to run that script too and add the ratios.
  *
+ * It also times one augmented epoch of the data loader ("loader", see loader.ts).
+ *
  *   npm run bench -- [--quick] [--peers] [--profile] [--models lenet5,alexnet_cifar] [--skip-kernels]
  */
 import { spawnSync } from 'node:child_process';
@@ -15,6 +17,7 @@ import { initEngine } from '../src/engine/engine.js';
 import { createModel } from '../src/models/index.js';
 import { SGD } from '../src/train/optim.js';
 import type { Module } from '../src/nn/index.js';
+import { benchLoader } from './loader.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): boolean => args.includes(`--${name}`);
@@ -111,6 +114,7 @@ async function main(): Promise<void> {
       out.kernels_error = (err as Error).message;
     }
   }
+  out.loader = benchLoader();
   await initEngine({ threads });
   const models = option('models', 'lenet5,alexnet_cifar').split(',');
   const cells: ModelCell[] = [];

@@ -4,7 +4,8 @@ Rerun with:
 
     /usr/bin/python3 scripts/make_fixtures.py
 
-(from the repository root; needs PyTorch, e.g. Debian's python3-torch 1.13).
+(from the repository root; needs PyTorch, e.g. Debian's python3-torch 1.13). To rewrite only some files,
+name their generators, e.g. `scripts/make_fixtures.py optim_steps` for fixtures/optim_steps.json.
 
 The JSON outputs in fixtures/ are committed to the repository. Python and
 PyTorch are NOT runtime or test dependencies: the TypeScript tests only read
@@ -455,6 +456,178 @@ def make_init_stats():
     })
 
 
+# --------------------------------------------------------------------------
+# 10. three optimiser steps on whole networks
+# --------------------------------------------------------------------------
+# Parameters and inputs come from a 32-bit LCG that test/engine/optim-steps.test.ts reproduces bit for bit,
+# so the fixture stores no initial values, only recipes. Each run stores the loss of every step and, per
+# parameter tensor, the total update after three steps (after - before): at up to SAMPLE evenly spaced
+# elements (element floor(k * n / SAMPLE) for k < SAMPLE, or all n when n <= SAMPLE), plus its RMS and mean
+# over all elements.
+SAMPLE = 256
+
+
+def lcg_uniform(seed, n):
+    """n floats in [0, 1) with 24 random bits each (exact in float32); the same sequence as the TS side."""
+    s = seed & 0xFFFFFFFF
+    out = []
+    for _ in range(n):
+        s = (s * 1103515245 + 12345) & 0xFFFFFFFF
+        out.append((s >> 8) / 16777216.0)
+    return out
+
+
+def lcg_tensor(seed, shape, scale, offset=0.0):
+    """float32 of (u * 2 - 1) * scale + offset for a torch-default-like init, or (u - offset) * scale for inputs."""
+    n = 1
+    for d in shape:
+        n *= d
+    vals = [((2.0 * u - 1.0) * scale + offset) for u in lcg_uniform(seed, n)]
+    return torch.tensor(vals, dtype=torch.float32).reshape(shape)
+
+
+class AlexNetCifar(nn.Module):
+    """src/models/alexnet.ts's AlexNetCifar with its `width` scale and dropout 0 (torch's RNG differs from ours)."""
+
+    def __init__(self, width):
+        super().__init__()
+        c1, c2, c3, c4, c5, hidden = [int(n * width) for n in (64, 192, 384, 256, 256, 4096)]
+        self.features = nn.Sequential(
+            nn.Conv2d(3, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c2, c3, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(c3, c4, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(c4, c5, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Dropout(0.0), nn.Linear(c5 * 16, hidden), nn.ReLU(),
+            nn.Dropout(0.0), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 10),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def make_optimizer(kind, params, o):
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=o["lr"], momentum=o["momentum"], nesterov=o["nesterov"],
+                               weight_decay=o["weight_decay"])
+    cls = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
+    return cls(params, lr=o["lr"], betas=tuple(o["betas"]), eps=o["eps"], weight_decay=o["weight_decay"])
+
+
+def run_steps(model, params0, batches, kind, o, dtype, bias_correction=True):
+    """Loads params0 (our names -> float32 tensors), takes len(batches) steps; returns losses and updates."""
+    model = model.to(dtype)
+    with torch.no_grad():
+        for p, v in zip(model.parameters(), params0):
+            p.copy_(v.to(dtype))
+    opt = make_optimizer(kind, model.parameters(), o)
+    if not bias_correction:
+        # Adam without bias correction is torch's own update at a step count so large that 1 - beta^t is 1:
+        # torch creates its state lazily, only when it finds none, so we create it first, 1e9 steps in.
+        for p in model.parameters():
+            opt.state[p] = {"step": torch.tensor(1e9), "exp_avg": torch.zeros_like(p), "exp_avg_sq": torch.zeros_like(p)}
+    losses = []
+    for x, y in batches:
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x.to(dtype)), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    updates = [(p.detach().double() - v.double()) for p, v in zip(model.parameters(), params0)]
+    return losses, updates
+
+
+def sample_indices(n):
+    if n <= SAMPLE:
+        return list(range(n))
+    return [(k * n) // SAMPLE for k in range(SAMPLE)]
+
+
+def make_optim_steps():
+    torch.manual_seed(10)
+    configs = [
+        {
+            "model": "lenet5", "extra": {}, "factory": LeNet5,
+            "names": ["c1.weight", "c1.bias", "c3.weight", "c3.bias", "c5.weight", "c5.bias",
+                      "f6.weight", "f6.bias", "output.weight", "output.bias"],
+            "input": [1, 28, 28], "batch": 8, "normalise": (0.1307, 0.3081),
+        },
+        {
+            "model": "alexnet-cifar", "extra": {"width": 1 / 16, "dropout": 0}, "factory": lambda: AlexNetCifar(1 / 16),
+            "names": ["features.%d.%s" % (i, k) for i in (0, 3, 6, 8, 10) for k in ("weight", "bias")]
+                     + ["classifier.%d.%s" % (i, k) for i in (2, 5, 7) for k in ("weight", "bias")],
+            "input": [3, 32, 32], "batch": 8, "normalise": (0.5, 0.25),
+        },
+    ]
+    optimizers = [
+        ("sgd", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 5e-3},
+         {"no_weight_decay": {"weight_decay": 0.0}, "no_momentum": {"momentum": 0.0, "nesterov": False},
+          "no_nesterov": {"nesterov": False}}),
+        ("adam", {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.05},
+         {"no_weight_decay": {"weight_decay": 0.0}, "no_bias_correction": None}),
+        ("adamw", {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 1.0},
+         {"no_weight_decay": {"weight_decay": 0.0}, "no_bias_correction": None}),
+    ]
+    out = []
+    for mi, c in enumerate(configs):
+        model = c["factory"]()
+        shapes = [list(p.shape) for p in model.parameters()]
+        assert len(shapes) == len(c["names"])
+        params_desc, params0 = [], []
+        for ti, shape in enumerate(shapes):
+            fan_in = 1
+            for d in shape[1:]:
+                fan_in *= d
+            if len(shape) == 1:  # a bias: fan_in of its layer's weight
+                fan_in = params_desc[-1]["fan_in"]
+            seed = 1000 * (mi + 1) + ti
+            bound = 1.0 / math.sqrt(fan_in)
+            params_desc.append({"name": c["names"][ti], "shape": shape, "seed": seed, "fan_in": fan_in})
+            params0.append(lcg_tensor(seed, shape, bound))
+        mean, std = c["normalise"]
+        batches, batch_desc = [], []
+        for step in range(3):
+            seed = 100 * (mi + 1) + step
+            shape = [c["batch"]] + c["input"]
+            n = 1
+            for d in shape:
+                n *= d
+            x = torch.tensor([(u - mean) / std for u in lcg_uniform(seed, n)], dtype=torch.float32).reshape(shape)
+            y = [(3 * i + step) % 10 for i in range(c["batch"])]
+            batches.append((x, torch.tensor(y)))
+            batch_desc.append({"seed": seed, "shape": shape, "y": y})
+        runs = []
+        for kind, o, breaks in optimizers:
+            losses, upd = run_steps(c["factory"](), params0, batches, kind, o, torch.float32)
+            _, upd64 = run_steps(c["factory"](), params0, batches, kind, o, torch.float64)
+            tensors = []
+            for ti, u in enumerate(upd):
+                flat, flat64 = u.reshape(-1), upd64[ti].reshape(-1)
+                rms = float(flat.pow(2).mean().sqrt())
+                idx = sample_indices(flat.numel())
+                tensors.append({
+                    "name": c["names"][ti], "rms": num(rms), "mean": num(float(flat.mean())),
+                    # How far float32 PyTorch lands from float64 PyTorch, in units of this tensor's RMS update.
+                    "float32_noise": num(float((flat - flat64).abs().max()) / rms),
+                    "values": [num(flat[i]) for i in idx],
+                })
+            effects = {}
+            for bname, change in breaks.items():
+                bo = dict(o, **change) if change is not None else o
+                _, bu = run_steps(c["factory"](), params0, batches, kind, bo, torch.float32,
+                                  bias_correction=change is not None)
+                # Per tensor: the largest change the broken optimiser makes to the update, in units of its RMS.
+                effects[bname] = [num(float((b.reshape(-1) - u.reshape(-1)).abs().max()) / float(u.reshape(-1).pow(2).mean().sqrt()))
+                                  for b, u in zip(bu, upd)]
+            runs.append({"optimizer": dict({"name": kind}, **o), "losses": [num(l) for l in losses],
+                         "tensors": tensors, "break_effects": effects})
+        out.append({"model": c["model"], "extra": c["extra"], "params": params_desc, "batches": batch_desc,
+                    "runs": runs})
+    write("optim_steps.json", {"sample": SAMPLE, "steps": 3, "models": out})
+
+
 def main():
     make_conv2d()
     make_pool()
@@ -465,7 +638,13 @@ def main():
     make_lenet5_step()
     make_matmul()
     make_init_stats()
+    make_optim_steps()
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    if len(sys.argv) > 1:
+        for name in sys.argv[1:]:
+            globals()["make_" + name]()
+    else:
+        main()

@@ -20,6 +20,8 @@ export interface AlexNetOptions {
   imageSize?: number;
   dropout?: number;
   lrn?: boolean;
+  /** alexnet-cifar only: scales every layer's channels and the classifier's width (default 1), e.g. 1/16 for tests. */
+  width?: number;
 }
 
 const paperLrn = (): Module => LocalResponseNorm(5, 1e-4, 0.75, 2);
@@ -58,21 +60,23 @@ export class AlexNetCifar extends Module {
 
   constructor(opts: AlexNetOptions = {}) {
     super();
-    const c = opts.inChannels ?? 3, p = opts.dropout ?? 0.5, size = opts.imageSize ?? 32;
+    const c = opts.inChannels ?? 3, p = opts.dropout ?? 0.5, size = opts.imageSize ?? 32, width = opts.width ?? 1;
+    if (!(width > 0 && Number.isInteger(64 * width))) throw new Error(`alexnet-cifar: width must be a positive multiple of 1/64, got ${width}`);
+    const [c1, c2, c3, c4, c5, hidden] = [64, 192, 384, 256, 256, 4096].map((n) => n * width) as [number, number, number, number, number, number];
     const lrn = (): Module[] => (opts.lrn ? [paperLrn()] : []);
     const finalSize = Math.floor(Math.floor(Math.floor(size / 2) / 2) / 2); // three 2×2 max pools: 32 → 4
     if (finalSize < 1) throw new Error(`alexnet-cifar: image size ${size} is too small (at least 8)`);
     this.features = this.child('features', new Sequential(
-      new Conv2d(c, 64, 3, { padding: 1 }), ReLU(), ...lrn(), MaxPool2d(2),
-      new Conv2d(64, 192, 3, { padding: 1 }), ReLU(), ...lrn(), MaxPool2d(2),
-      new Conv2d(192, 384, 3, { padding: 1 }), ReLU(),
-      new Conv2d(384, 256, 3, { padding: 1 }), ReLU(),
-      new Conv2d(256, 256, 3, { padding: 1 }), ReLU(), MaxPool2d(2),
+      new Conv2d(c, c1, 3, { padding: 1 }), ReLU(), ...lrn(), MaxPool2d(2),
+      new Conv2d(c1, c2, 3, { padding: 1 }), ReLU(), ...lrn(), MaxPool2d(2),
+      new Conv2d(c2, c3, 3, { padding: 1 }), ReLU(),
+      new Conv2d(c3, c4, 3, { padding: 1 }), ReLU(),
+      new Conv2d(c4, c5, 3, { padding: 1 }), ReLU(), MaxPool2d(2),
     ));
     this.classifier = this.child('classifier', new Sequential(
-      Flatten(), Dropout(p), new Linear(256 * finalSize * finalSize, 4096), ReLU(),
-      Dropout(p), new Linear(4096, 4096), ReLU(),
-      new Linear(4096, opts.numClasses ?? 10),
+      Flatten(), Dropout(p), new Linear(c5 * finalSize * finalSize, hidden), ReLU(),
+      Dropout(p), new Linear(hidden, hidden), ReLU(),
+      new Linear(hidden, opts.numClasses ?? 10),
     ));
   }
 

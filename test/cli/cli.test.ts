@@ -165,7 +165,9 @@ test('train lenet5 on 64 mnist-sample images: JSON summary with test accuracy an
   assert.equal(summary.best_epoch, 1);
   assert.equal(summary.history.length, 1);
   assert.equal(summary.test.numSamples, 2000);
-  assert.ok(summary.test.accuracy >= 0 && summary.test.accuracy <= 1, `test accuracy ${summary.test.accuracy}`);
+  const confusion = (JSON.parse(readFileSync(join(RUN, 'eval.json'), 'utf8')) as { confusion: number[][] }).confusion;
+  const correct = confusion.reduce((a, row, i) => a + row[i]!, 0);
+  assert.equal(summary.test.accuracy, correct / 2000, 'accuracy = the confusion matrix\'s diagonal over 2,000 test images');
   assert.ok(Number.isFinite(summary.test_loss));
   for (const f of ['config.json', 'metrics.jsonl', 'last.safetensors', 'best.safetensors', 'eval.json']) assert.ok(existsSync(join(RUN, f)), `${f} missing`);
   assert.deepEqual(readdirSync(RUN).filter((f) => f.endsWith('.tmp') || f.endsWith('.html')), [], 'no temp files and (--no-report) no report');

@@ -183,14 +183,17 @@ describe('DataLoader', () => {
     assert.ok(Math.abs(sub.mean[0]! - Array.from(d.images.subarray(0, 9)).reduce((a, b) => a + b, 0) / 9 / 255) < 1e-12);
   });
 
-  test('fast enough: one epoch of 10,000 28×28 images with augmentation < 1 s', () => {
+  // Its speed is measured by `npm run bench` (the "loader" entry), never asserted here: a shared machine makes timing flaky.
+  test('one augmented epoch of 10,000 28×28 images with reused buffers yields every image once, in 79 batches', () => {
     const big = fakeDataset(new Array(10).fill(1000), [1, 28, 28]);
     const l = new DataLoader(big, { batchSize: 128, seed: 1, augment: { cropPadding: 2, hflip: true }, reuseBuffers: true });
-    const t0 = performance.now();
-    let n = 0;
-    for (const b of l.batches(0)) n += b.size;
-    const ms = performance.now() - t0;
-    assert.equal(n, 10000);
-    assert.ok(ms < 1000, `${ms.toFixed(0)} ms`);
+    const seen = new Uint8Array(big.length);
+    let batches = 0;
+    for (const b of l.batches(0)) {
+      batches++;
+      for (const i of b.indices) seen[i]!++;
+    }
+    assert.equal(batches, 79);
+    assert.deepEqual([...new Set(seen)], [1], 'every image exactly once');
   });
 });

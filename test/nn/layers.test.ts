@@ -26,7 +26,7 @@ function stats(t: Tensor): { min: number; max: number; std: number } {
   return { min, max, std: Math.sqrt(sq / (a.length - 1)) };
 }
 
-interface InitStats { weight_shape: number[]; fan_in: number; weight_bound: number; bias_bound: number; expected_weight_std: number; observed_weight_std: number }
+interface InitStats { weight_shape: number[]; fan_in: number; weight_bound: number; bias_bound: number; expected_weight_std: number }
 
 test('nn: Conv2d and Linear use PyTorch\'s default init, U(±1/√fan_in) for weight and bias', fresh(() => {
   const f = loadFixture<Record<string, InitStats>>('init_stats');
@@ -43,7 +43,8 @@ test('nn: Conv2d and Linear use PyTorch\'s default init, U(±1/√fan_in) for we
     assert.ok(b.min >= -s.bias_bound && b.max <= s.bias_bound, `${key}: biases in [${b.min}, ${b.max}]`);
     // std of U(−a, a) is a/√3; with ≥ 4,608 samples the estimate is within ~2%, as PyTorch's own was.
     assert.ok(Math.abs(w.std / s.expected_weight_std - 1) < 0.03, `${key}: weight std ${w.std} vs ${s.expected_weight_std}`);
-    assert.ok(Math.abs(s.observed_weight_std / s.expected_weight_std - 1) < 0.03);
+    // Biases fill their interval too (32 and 120 draws from U(±bound) reach past ±0.8·bound for this seed).
+    assert.ok(b.min < -0.8 * s.bias_bound && b.max > 0.8 * s.bias_bound, `${key}: biases should fill the interval, got [${b.min}, ${b.max}]`);
     layer.dispose();
   }
 }));

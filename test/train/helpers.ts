@@ -132,6 +132,16 @@ export function trainerMeta(path: string): Record<string, any> {
 
 const bytes = (a: NamedArray['data']): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
+/**
+ * The index of the first element whose bytes differ, or -1. Compared byte-wise, not with ===, so that +0 vs -0
+ * and NaNs with different payloads count as different, and the search always ends within the arrays.
+ */
+export function firstDifferentElement(a: NamedArray['data'], b: NamedArray['data']): number {
+  const x = bytes(a), y = bytes(b), n = Math.min(x.length, y.length);
+  for (let k = 0; k < n; k++) if (x[k] !== y[k]) return Math.floor(k / a.BYTES_PER_ELEMENT);
+  return x.length === y.length ? -1 : Math.floor(n / a.BYTES_PER_ELEMENT);
+}
+
 /** Every tensor of two safetensors files: same names, shapes, dtypes and bytes. */
 export function assertSameTensors(pathA: string, pathB: string): number {
   const a = readSafetensors(pathA).tensors, b = readSafetensors(pathB).tensors;
@@ -140,11 +150,8 @@ export function assertSameTensors(pathA: string, pathB: string): number {
     const tb = b.get(name)!;
     assert.deepEqual(ta.shape, tb.shape, `${name}: shapes differ`);
     assert.equal(ta.data.constructor, tb.data.constructor, `${name}: dtypes differ`);
-    if (!bytes(ta.data).equals(bytes(tb.data))) {
-      let i = 0;
-      while (ta.data[i] === tb.data[i] || (Number.isNaN(ta.data[i]) && Number.isNaN(tb.data[i]))) i++;
-      assert.fail(`${name}: element ${i} differs: ${ta.data[i]} vs ${tb.data[i]} (${pathA} vs ${pathB})`);
-    }
+    const i = firstDifferentElement(ta.data, tb.data);
+    if (i >= 0) assert.fail(`${name}: element ${i} differs: ${ta.data[i]} vs ${tb.data[i]} (${pathA} vs ${pathB})`);
   }
   return a.size;
 }

@@ -63,13 +63,18 @@ test('metrics.jsonl has one line per epoch with every key', () => {
     assert.deepEqual(Object.keys(row).sort(), [...KEYS].sort(), `line ${i + 1}`);
     assert.equal(row.epoch, i + 1);
     for (const k of KEYS) assert.ok(Number.isFinite(row[k as keyof EpochRow]), `${k} = ${row[k as keyof EpochRow]} on line ${i + 1}`);
-    for (const k of ['train_acc', 'val_acc', 'val_macro_recall', 'val_balanced_accuracy', 'data_fraction'] as const) {
-      assert.ok(row[k] >= 0 && row[k] <= 1, `${k} = ${row[k]}`);
-    }
+    // Accuracies are counts of correct images: multiples of 1/48 (train) and 1/24 (val).
+    assert.ok(Math.abs(row.train_acc * 48 - Math.round(row.train_acc * 48)) < 1e-9, `train_acc ${row.train_acc} is not k/48`);
+    assert.ok(Math.abs(row.val_acc * 24 - Math.round(row.val_acc * 24)) < 1e-9, `val_acc ${row.val_acc} is not k/24`);
+    assert.ok(row.data_fraction >= 0 && row.data_fraction <= 1, `data_fraction = ${row.data_fraction}`);
     assert.equal(row.lr, 0.05, 'constant schedule');
     assert.ok(row.epoch_seconds > 0 && row.images_per_s > 0);
     assert.ok(Math.abs(row.images_per_s - 48 / row.epoch_seconds) < 1e-6 * row.images_per_s);
   });
+  // The last row's validation figures are those of the weights in last.safetensors, recomputed here.
+  const last = evalCheckpoint(join(mainDir, 'last.safetensors'));
+  assert.ok(Math.abs(rows[2]!.val_loss - last.loss) < 1e-6 * last.loss, `val_loss ${rows[2]!.val_loss} vs ${last.loss}`);
+  assert.equal(rows[2]!.val_acc, last.accuracy);
   for (let i = 1; i < rows.length; i++) {
     assert.ok(Math.abs(rows[i]!.wall_seconds - rows[i - 1]!.wall_seconds - rows[i]!.epoch_seconds) < 1e-9, 'wall_seconds accumulates epoch_seconds');
   }

@@ -1,0 +1,41 @@
+/**
+ * The default recipes: what `convlab train <model> --dataset <name>` does with no other option, as the README
+ * states it, and that an explicit option replaces only its own field.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultRecipe } from '../../src/train/recipes.js';
+
+test('default recipes by model and dataset', () => {
+  type Row = [string, string, { epochs: number; batchSize: number; optimizer: object; schedule: object; augment: object }];
+  const digits = { name: 'sgd', lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4 };
+  const cases: Row[] = [
+    // README: "SGD with Nesterov momentum 0.9, weight decay 5e-4, one-cycle learning rate peaking at 0.05, batch 64", 10 epochs.
+    ['lenet5', 'mnist', { epochs: 10, batchSize: 64, optimizer: digits, schedule: { name: 'onecycle' }, augment: {} }],
+    ['lenet5', 'fashion-mnist', { epochs: 10, batchSize: 64, optimizer: digits, schedule: { name: 'onecycle' }, augment: {} }],
+    // README quickstart: 8 epochs on the bundled sample.
+    ['lenet5', 'mnist-sample', { epochs: 8, batchSize: 64, optimizer: digits, schedule: { name: 'onecycle' }, augment: {} }],
+    ['lenet5-classic', 'mnist', { epochs: 10, batchSize: 64, optimizer: { ...digits, lr: 0.1 }, schedule: { name: 'onecycle' }, augment: {} }],
+    ['alexnet', 'mnist', { epochs: 10, batchSize: 64, optimizer: { ...digits, lr: 0.01 }, schedule: { name: 'onecycle' }, augment: {} }],
+    // README: "lr 0.02 with half an epoch of linear warmup and cosine decay, batch 64, random crop (4-pixel padding) and horizontal flip", 7 epochs.
+    ['alexnet-cifar', 'cifar10', {
+      epochs: 7, batchSize: 64, optimizer: { ...digits, lr: 0.02 }, schedule: { name: 'cosine', warmupEpochs: 0.5 }, augment: { cropPadding: 4, hflip: true },
+    }],
+    ['lenet5', 'cifar10', {
+      epochs: 7, batchSize: 64, optimizer: { ...digits, lr: 0.02 }, schedule: { name: 'cosine', warmupEpochs: 0.5 }, augment: { cropPadding: 4, hflip: true },
+    }],
+  ];
+  for (const [model, dataset, expected] of cases) {
+    const r = defaultRecipe(model, dataset);
+    assert.deepEqual({ epochs: r.epochs, batchSize: r.batchSize, optimizer: r.optimizer, schedule: r.schedule, augment: r.augment }, expected, `${model} on ${dataset}`);
+    assert.deepEqual([r.loss, r.sampler, r.monitor, r.patience, r.checkpointEvery], [{ kind: 'cross-entropy', weighting: 'none' }, 'uniform', 'val.accuracy', 0, 0]);
+  }
+});
+
+test('a recipe is a fresh copy: changing one does not change the next', () => {
+  const a = defaultRecipe('alexnet-cifar', 'cifar10');
+  a.optimizer.lr = 123;
+  a.augment.hflip = false;
+  const b = defaultRecipe('alexnet-cifar', 'cifar10');
+  assert.deepEqual([b.optimizer.lr, b.augment.hflip], [0.02, true]);
+});
