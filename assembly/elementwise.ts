@@ -117,6 +117,31 @@ export function unaryBackwardJob(tid: i32, nth: i32): void {
   }
 }
 
+/** Rows of a strided layout whose shape[rank] starts at argument slot `at`: the product of all axes but the last. */
+@inline function rowCount(at: i32, rank: i32): i32 {
+  let rows = 1;
+  for (let d = 0; d < rank - 1; d++) rows *= argi(at + d);
+  return rows;
+}
+
+/** The second operand's offset from the last rowOffsets call (a second return value). */
+let rowOffsetB: i32 = 0;
+/**
+ * Element offsets of row r in two operands whose layout starts at argument slot `at`: shape[rank], then the first
+ * operand's strides[rank], then the second's. Returns the first offset and leaves the second in rowOffsetB.
+ */
+@inline function rowOffsets(at: i32, rank: i32, r: i32): i32 {
+  let rem = r, oa = 0, ob = 0;
+  for (let axis = at + rank - 2; axis >= at; axis--) {
+    const n = argi(axis);
+    const q = rem / n, idx = rem - q * n;
+    oa += idx * argi(axis + rank); ob += idx * argi(axis + 2 * rank);
+    rem = q;
+  }
+  rowOffsetB = ob;
+  return oa;
+}
+
 /** One innermost row: out[i] = a[i*sa] ∘ b[i*sb]. */
 function binaryRow(op: i32, a: usize, sa: i32, b: usize, sb: i32, out: usize, n: i32): void {
   let i = 0;
@@ -143,8 +168,7 @@ export function binaryJob(tid: i32, nth: i32): void {
     return;
   }
   const inner = argi(5 + rank - 1), sa = argi(5 + 2 * rank - 1), sb = argi(5 + 3 * rank - 1);
-  let rows = 1;
-  for (let d = 0; d < rank - 1; d++) rows *= argi(5 + d);
+  const rows = rowCount(5, rank);
   if (rows == 1) {
     const i0 = splitAt(inner, tid, nth, 16), i1 = splitAt(inner, tid + 1, nth, 16);
     if (i1 > i0) binaryRow(op, a + (<usize>(i0 * sa) << 2), sa, b + (<usize>(i0 * sb) << 2), sb, out + (<usize>i0 << 2), i1 - i0);
@@ -152,14 +176,7 @@ export function binaryJob(tid: i32, nth: i32): void {
   }
   const r0 = splitAt(rows, tid, nth, 1), r1 = splitAt(rows, tid + 1, nth, 1);
   for (let r = r0; r < r1; r++) {
-    // Offsets of row r: decompose over the outer axes.
-    let rem = r, ao = 0, bo = 0;
-    for (let d = rank - 2; d >= 0; d--) {
-      const n = argi(5 + d);
-      const q = rem / n, idx = rem - q * n;
-      ao += idx * argi(5 + rank + d); bo += idx * argi(5 + 2 * rank + d);
-      rem = q;
-    }
+    const ao = rowOffsets(5, rank, r), bo = rowOffsetB;
     binaryRow(op, a + (<usize>ao << 2), sa, b + (<usize>bo << 2), sb, out + (<usize>(r * inner) << 2), inner);
   }
 }
@@ -523,20 +540,13 @@ export function copyJob(tid: i32, nth: i32): void {
   const src = argp(0), dst = argp(1), rank = argi(2);
   if (rank == 0) { if (tid == 0) sf(dst, 0, lf(src, 0)); return; }
   const inner = argi(3 + rank - 1), ss = argi(3 + 2 * rank - 1), ds = argi(3 + 3 * rank - 1);
-  let rows = 1;
-  for (let d = 0; d < rank - 1; d++) rows *= argi(3 + d);
+  const rows = rowCount(3, rank);
   let r0 = 0, r1 = rows, c0 = 0, c1 = inner;
   if (rows == 1) { c0 = splitAt(inner, tid, nth, 16); c1 = splitAt(inner, tid + 1, nth, 16); }
   else { r0 = splitAt(rows, tid, nth, 1); r1 = splitAt(rows, tid + 1, nth, 1); }
   if (c0 >= c1) return;
   for (let r = r0; r < r1; r++) {
-    let rem = r, so = 0, dso = 0;
-    for (let d = rank - 2; d >= 0; d--) {
-      const n = argi(3 + d);
-      const q = rem / n, idx = rem - q * n;
-      so += idx * argi(3 + rank + d); dso += idx * argi(3 + 2 * rank + d);
-      rem = q;
-    }
+    const so = rowOffsets(3, rank, r), dso = rowOffsetB;
     const s = src + (<usize>(so + c0 * ss) << 2), d = dst + (<usize>(dso + c0 * ds) << 2);
     const n = c1 - c0;
     if (ss == 1 && ds == 1) memory.copy(d, s, <usize>n << 2);
