@@ -43,7 +43,9 @@ import { vexp } from './vmath';
 }
 
 /** Runs Loop over [i0, i1) for the op with wasm-abi id `op`: one loop per op, each with its op inlined. */
-@inline function runUnary<Loop>(op: i32, x: usize, y: usize, dy: usize, dx: usize, i0: i32, i1: i32, a: f32, ad: f64): void {
+@inline function runUnary<Loop>(
+  op: i32, x: usize, y: usize, dy: usize, dx: usize, i0: i32, i1: i32, a: f32, ad: f64,
+): void {
   const loop = changetype<Loop>(0);
   switch (op) {
     case K.U_RELU: loop.run<Relu>(x, y, dy, dx, i0, i1, a, ad); break;

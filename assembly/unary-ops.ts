@@ -41,8 +41,12 @@ function powLane(x: f32, a: f32, forward: bool): f32 {
 }
 
 @final export class LeakyRelu {
-  @inline forward(x: v128, a: f32, ad: f64): v128 { return v128.bitselect(x, f32x4.mul(x, splat(a)), f32x4.gt(x, splat(0))); }
-  @inline derivative(x: v128, y: v128, a: f32): v128 { return v128.bitselect(splat(1), splat(a), f32x4.gt(x, splat(0))); }
+  @inline forward(x: v128, a: f32, ad: f64): v128 {
+    return v128.bitselect(x, f32x4.mul(x, splat(a)), f32x4.gt(x, splat(0)));
+  }
+  @inline derivative(x: v128, y: v128, a: f32): v128 {
+    return v128.bitselect(splat(1), splat(a), f32x4.gt(x, splat(0)));
+  }
 }
 
 @final export class Tanh {
