@@ -3,67 +3,70 @@
 import * as K from '../src/engine/backends/wasm-abi';
 import { argb, argf, argi, argp, imin, splitAt } from './common';
 import { sumRow } from './conv';
-import { vexp, vlog, vnormcdf, vnormpdf, vsigmoid, vtanh } from './vmath';
+import {
+  Abs, AddScalar, Exp, Gelu, Hardsigmoid, Hardswish, LeakyRelu, Log, MulScalar, Neg, Pow, Relu, Sigmoid, Silu, Sqrt,
+  Square, Tanh, hi64, lo64, pack32, splat,
+} from './unary-ops';
+import { vexp } from './vmath';
 
 @inline function ld(p: usize, i: i32): v128 { return v128.load(p + (<usize>i << 2)); }
 @inline function st(p: usize, i: i32, v: v128): void { v128.store(p + (<usize>i << 2), v); }
 @inline function lf(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
 @inline function sf(p: usize, i: i32, v: f32): void { store<f32>(p + (<usize>i << 2), v); }
-@inline function splat(v: f32): v128 { return f32x4.splat(v); }
-@inline function lo64(v: v128): v128 { return f64x2.promote_low_f32x4(v); }
-@inline function hi64(v: v128): v128 { return f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 2, 3)); }
-@inline function pack32(lo: v128, hi: v128): v128 {
-  return v128.shuffle<i32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
-}
-
-/** A vector from four scalars computed by f. */
-@inline function lanes4(v: v128, a: f32, op: i32, fwd: bool): v128 {
-  return f32x4(
-    scalarOp(op, f32x4.extract_lane(v, 0), a, fwd), scalarOp(op, f32x4.extract_lane(v, 1), a, fwd),
-    scalarOp(op, f32x4.extract_lane(v, 2), a, fwd), scalarOp(op, f32x4.extract_lane(v, 3), a, fwd),
-  );
-}
-
-/** Scalar pow (forward) and its derivative factor, in float64 as the reference does. */
-function scalarOp(op: i32, x: f32, a: f32, fwd: bool): f32 {
-  const xd = <f64>x, ad = <f64>a;
-  if (fwd) return <f32>Math.pow(xd, ad);
-  return <f32>(ad * Math.pow(xd, ad - 1));
-}
 
 // ---------------------------------------------------------------------------------------------------------------
-// Unary forward.
+// Unary ops: one forward and one backward loop, instantiated per op class (unary-ops.ts). The two loops share one
+// signature so that one table of ops serves both; the forward loop does not read dy and dx.
 
-// Per-op vector functions (x → f(x)); each gets its own loop below so that it inlines into straight code.
-@inline function fRelu(x: v128, a: f32, ad: f64): v128 { return v128.andnot(x, f32x4.le(x, splat(0))); }
-@inline function fLeaky(x: v128, a: f32, ad: f64): v128 { return v128.bitselect(x, f32x4.mul(x, splat(a)), f32x4.gt(x, splat(0))); }
-@inline function fTanh(x: v128, a: f32, ad: f64): v128 { return vtanh(x); }
-@inline function fSigmoid(x: v128, a: f32, ad: f64): v128 { return vsigmoid(x); }
-@inline function fGelu(x: v128, a: f32, ad: f64): v128 { return f32x4.mul(x, vnormcdf(x)); }
-@inline function fSilu(x: v128, a: f32, ad: f64): v128 { return f32x4.mul(x, vsigmoid(x)); }
-@inline function fHardswish(x: v128, a: f32, ad: f64): v128 {
-  const r = f32x4.pmin(f32x4.pmax(f32x4.add(x, splat(3)), splat(0)), splat(6));
-  return f32x4.div(f32x4.mul(x, r), splat(6));
+/** y = f(x): two vectors per iteration (for instruction-level parallelism), then one, then a partial vector. */
+@final class ForwardLoop {
+  @inline run<Op>(x: usize, y: usize, dy: usize, dx: usize, i0: i32, i1: i32, a: f32, ad: f64): void {
+    const f = changetype<Op>(0);
+    let i = i0;
+    for (; i + 8 <= i1; i += 8) { st(y, i, f.forward(ld(x, i), a, ad)); st(y, i + 4, f.forward(ld(x, i + 4), a, ad)); }
+    for (; i + 4 <= i1; i += 4) st(y, i, f.forward(ld(x, i), a, ad));
+    if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, f.forward(v, a, ad)); }
+  }
 }
-@inline function fHardsigmoid(x: v128, a: f32, ad: f64): v128 {
-  return f32x4.div(f32x4.pmin(f32x4.pmax(f32x4.add(x, splat(3)), splat(0)), splat(6)), splat(6));
+
+/** dx = dy · f'(x), with f' from x or y = f(x) as the reference does. */
+@final class BackwardLoop {
+  @inline run<Op>(x: usize, y: usize, dy: usize, dx: usize, i0: i32, i1: i32, a: f32, ad: f64): void {
+    const f = changetype<Op>(0);
+    let i = i0;
+    for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), f.derivative(ld(x, i), ld(y, i), a)));
+    if (i < i1) {
+      const n = i1 - i;
+      tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), f.derivative(tailLoad(x, i, n), tailLoad(y, i, n), a)));
+    }
+  }
 }
-@inline function fExp(x: v128, a: f32, ad: f64): v128 { return vexp(x); }
-@inline function fLog(x: v128, a: f32, ad: f64): v128 { return vlog(x); }
-@inline function fNeg(x: v128, a: f32, ad: f64): v128 { return f32x4.neg(x); }
-@inline function fSqrt(x: v128, a: f32, ad: f64): v128 { return f32x4.sqrt(x); }
-@inline function fSquare(x: v128, a: f32, ad: f64): v128 { return f32x4.mul(x, x); }
-@inline function fAbs(x: v128, a: f32, ad: f64): v128 { return f32x4.abs(x); }
-/** x + a and x·a in float64, rounded once, as the reference computes them. */
-@inline function fAddScalar(x: v128, a: f32, ad: f64): v128 {
-  const s = f64x2.splat(ad);
-  return pack32(f64x2.add(lo64(x), s), f64x2.add(hi64(x), s));
+
+/** Runs Loop over [i0, i1) for the op with wasm-abi id `op`: one loop per op, each with its op inlined. */
+@inline function runUnary<Loop>(
+  op: i32, x: usize, y: usize, dy: usize, dx: usize, i0: i32, i1: i32, a: f32, ad: f64,
+): void {
+  const loop = changetype<Loop>(0);
+  switch (op) {
+    case K.U_RELU: loop.run<Relu>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_LEAKY_RELU: loop.run<LeakyRelu>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_TANH: loop.run<Tanh>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_SIGMOID: loop.run<Sigmoid>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_GELU: loop.run<Gelu>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_SILU: loop.run<Silu>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_HARDSWISH: loop.run<Hardswish>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_HARDSIGMOID: loop.run<Hardsigmoid>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_EXP: loop.run<Exp>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_LOG: loop.run<Log>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_NEG: loop.run<Neg>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_SQRT: loop.run<Sqrt>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_SQUARE: loop.run<Square>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_ABS: loop.run<Abs>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_ADD_SCALAR: loop.run<AddScalar>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_MUL_SCALAR: loop.run<MulScalar>(x, y, dy, dx, i0, i1, a, ad); break;
+    default: loop.run<Pow>(x, y, dy, dx, i0, i1, a, ad); break; // K.U_POW
+  }
 }
-@inline function fMulScalar(x: v128, a: f32, ad: f64): v128 {
-  const s = f64x2.splat(ad);
-  return pack32(f64x2.mul(lo64(x), s), f64x2.mul(hi64(x), s));
-}
-@inline function fPow(x: v128, a: f32, ad: f64): v128 { return lanes4(x, a, 0, true); }
 
 /** Args: op, x, y, len, alpha. */
 export function unaryJob(tid: i32, nth: i32): void {
@@ -73,128 +76,14 @@ export function unaryJob(tid: i32, nth: i32): void {
   const i0 = splitAt(len, tid, nth, 16), i1 = splitAt(len, tid + 1, nth, 16);
   if (op == K.U_POW && a == 2) op = K.U_SQUARE;
   else if (op == K.U_POW && a == 1) { op = K.U_MUL_SCALAR; ad = 1; }
-  // One loop per op (two vectors per iteration, for instruction-level parallelism).
-  switch (op) {
-    case K.U_RELU: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fRelu(ld(x, i), a, ad)); st(y, i + 4, fRelu(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fRelu(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fRelu(v, a, ad)); }
-      break;
-    }
-    case K.U_LEAKY_RELU: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fLeaky(ld(x, i), a, ad)); st(y, i + 4, fLeaky(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fLeaky(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fLeaky(v, a, ad)); }
-      break;
-    }
-    case K.U_TANH: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fTanh(ld(x, i), a, ad)); st(y, i + 4, fTanh(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fTanh(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fTanh(v, a, ad)); }
-      break;
-    }
-    case K.U_SIGMOID: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fSigmoid(ld(x, i), a, ad)); st(y, i + 4, fSigmoid(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fSigmoid(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fSigmoid(v, a, ad)); }
-      break;
-    }
-    case K.U_GELU: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fGelu(ld(x, i), a, ad)); st(y, i + 4, fGelu(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fGelu(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fGelu(v, a, ad)); }
-      break;
-    }
-    case K.U_SILU: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fSilu(ld(x, i), a, ad)); st(y, i + 4, fSilu(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fSilu(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fSilu(v, a, ad)); }
-      break;
-    }
-    case K.U_HARDSWISH: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fHardswish(ld(x, i), a, ad)); st(y, i + 4, fHardswish(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fHardswish(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fHardswish(v, a, ad)); }
-      break;
-    }
-    case K.U_HARDSIGMOID: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fHardsigmoid(ld(x, i), a, ad)); st(y, i + 4, fHardsigmoid(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fHardsigmoid(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fHardsigmoid(v, a, ad)); }
-      break;
-    }
-    case K.U_EXP: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fExp(ld(x, i), a, ad)); st(y, i + 4, fExp(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fExp(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fExp(v, a, ad)); }
-      break;
-    }
-    case K.U_LOG: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fLog(ld(x, i), a, ad)); st(y, i + 4, fLog(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fLog(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fLog(v, a, ad)); }
-      break;
-    }
-    case K.U_NEG: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fNeg(ld(x, i), a, ad)); st(y, i + 4, fNeg(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fNeg(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fNeg(v, a, ad)); }
-      break;
-    }
-    case K.U_SQRT: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fSqrt(ld(x, i), a, ad)); st(y, i + 4, fSqrt(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fSqrt(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fSqrt(v, a, ad)); }
-      break;
-    }
-    case K.U_SQUARE: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fSquare(ld(x, i), a, ad)); st(y, i + 4, fSquare(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fSquare(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fSquare(v, a, ad)); }
-      break;
-    }
-    case K.U_ABS: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fAbs(ld(x, i), a, ad)); st(y, i + 4, fAbs(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fAbs(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fAbs(v, a, ad)); }
-      break;
-    }
-    case K.U_ADD_SCALAR: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fAddScalar(ld(x, i), a, ad)); st(y, i + 4, fAddScalar(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fAddScalar(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fAddScalar(v, a, ad)); }
-      break;
-    }
-    case K.U_MUL_SCALAR: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fMulScalar(ld(x, i), a, ad)); st(y, i + 4, fMulScalar(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fMulScalar(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fMulScalar(v, a, ad)); }
-      break;
-    }
-    default: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fPow(ld(x, i), a, ad)); st(y, i + 4, fPow(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fPow(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fPow(v, a, ad)); }
-      break;
-    }
-  }
+  runUnary<ForwardLoop>(op, x, y, 0, 0, i0, i1, a, ad);
+}
+
+/** Args: op, x, y, dy, dx, len, alpha. */
+export function unaryBackwardJob(tid: i32, nth: i32): void {
+  const op = argi(0), x = argp(1), y = argp(2), dy = argp(3), dx = argp(4), len = argi(5), ad = argf(6);
+  const i0 = splitAt(len, tid, nth, 16), i1 = splitAt(len, tid + 1, nth, 16);
+  runUnary<BackwardLoop>(op, x, y, dy, dx, i0, i1, <f32>ad, ad);
 }
 
 /** Loads n < 4 floats into a zero-padded vector. */
@@ -208,153 +97,6 @@ export function unaryJob(tid: i32, nth: i32): void {
   sf(p, i, f32x4.extract_lane(v, 0));
   if (n > 1) sf(p, i + 1, f32x4.extract_lane(v, 1));
   if (n > 2) sf(p, i + 2, f32x4.extract_lane(v, 2));
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Unary backward: dx = dy · f'(x) (f' from x or y = f(x), as the reference does).
-
-@inline function signOf(x: v128): v128 {
-  const one = v128.or(v128.and(x, i32x4.splat(0x80000000)), splat(1));
-  const nz = v128.and(f32x4.ne(x, splat(0)), f32x4.eq(x, x));
-  return v128.bitselect(one, x, nz);
-}
-
-// Per-op derivative factors f'(x), from x or y = f(x).
-@inline function dRelu(x: v128, y: v128, a: f32): v128 { return v128.and(f32x4.gt(x, splat(0)), splat(1)); }
-@inline function dLeaky(x: v128, y: v128, a: f32): v128 { return v128.bitselect(splat(1), splat(a), f32x4.gt(x, splat(0))); }
-@inline function dTanh(x: v128, y: v128, a: f32): v128 { return f32x4.sub(splat(1), f32x4.mul(y, y)); }
-@inline function dSigmoid(x: v128, y: v128, a: f32): v128 { return f32x4.mul(y, f32x4.sub(splat(1), y)); }
-@inline function dGelu(x: v128, y: v128, a: f32): v128 { return f32x4.add(vnormcdf(x), f32x4.mul(x, vnormpdf(x))); }
-@inline function dSilu(x: v128, y: v128, a: f32): v128 {
-  const s = vsigmoid(x);
-  return f32x4.mul(s, f32x4.add(splat(1), f32x4.mul(x, f32x4.sub(splat(1), s))));
-}
-@inline function dHardswish(x: v128, y: v128, a: f32): v128 {
-  const mid = f32x4.add(f32x4.div(x, splat(3)), splat(0.5));
-  const r = v128.bitselect(mid, splat(1), f32x4.le(x, splat(3)));
-  return v128.bitselect(splat(0), r, f32x4.lt(x, splat(-3)));
-}
-@inline function dHardsigmoid(x: v128, y: v128, a: f32): v128 {
-  return v128.and(v128.and(f32x4.gt(x, splat(-3)), f32x4.lt(x, splat(3))), splat(<f32>(1.0 / 6.0)));
-}
-@inline function dExp(x: v128, y: v128, a: f32): v128 { return y; }
-@inline function dLog(x: v128, y: v128, a: f32): v128 { return f32x4.div(splat(1), x); }
-@inline function dNeg(x: v128, y: v128, a: f32): v128 { return splat(-1); }
-@inline function dSqrt(x: v128, y: v128, a: f32): v128 { return f32x4.div(splat(0.5), y); }
-@inline function dSquare(x: v128, y: v128, a: f32): v128 { return f32x4.add(x, x); }
-@inline function dAbs(x: v128, y: v128, a: f32): v128 { return signOf(x); }
-@inline function dAddScalar(x: v128, y: v128, a: f32): v128 { return splat(1); }
-@inline function dMulScalar(x: v128, y: v128, a: f32): v128 { return splat(a); }
-@inline function dPow(x: v128, y: v128, a: f32): v128 { return lanes4(x, a, 0, false); }
-
-/** Args: op, x, y, dy, dx, len, alpha. */
-export function unaryBackwardJob(tid: i32, nth: i32): void {
-  const op = argi(0), x = argp(1), y = argp(2), dy = argp(3), dx = argp(4), len = argi(5), a = <f32>argf(6);
-  const i0 = splitAt(len, tid, nth, 16), i1 = splitAt(len, tid + 1, nth, 16);
-  switch (op) {
-    case K.U_RELU: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dRelu(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dRelu(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_LEAKY_RELU: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dLeaky(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dLeaky(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_TANH: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dTanh(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dTanh(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_SIGMOID: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dSigmoid(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dSigmoid(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_GELU: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dGelu(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dGelu(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_SILU: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dSilu(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dSilu(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_HARDSWISH: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dHardswish(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dHardswish(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_HARDSIGMOID: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dHardsigmoid(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dHardsigmoid(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_EXP: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dExp(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dExp(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_LOG: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dLog(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dLog(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_NEG: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dNeg(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dNeg(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_SQRT: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dSqrt(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dSqrt(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_SQUARE: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dSquare(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dSquare(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_ABS: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dAbs(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dAbs(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_ADD_SCALAR: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dAddScalar(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dAddScalar(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_MUL_SCALAR: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dMulScalar(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dMulScalar(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    default: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dPow(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dPow(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -375,6 +117,31 @@ export function unaryBackwardJob(tid: i32, nth: i32): void {
     case K.B_MUL: return a * b;
     default: return a / b;
   }
+}
+
+/** Rows of a strided layout whose shape[rank] starts at argument slot `at`: the product of all axes but the last. */
+@inline function rowCount(at: i32, rank: i32): i32 {
+  let rows = 1;
+  for (let d = 0; d < rank - 1; d++) rows *= argi(at + d);
+  return rows;
+}
+
+/** The second operand's offset from the last rowOffsets call (a second return value). */
+let rowOffsetB: i32 = 0;
+/**
+ * Element offsets of row r in two operands whose layout starts at argument slot `at`: shape[rank], then the first
+ * operand's strides[rank], then the second's. Returns the first offset and leaves the second in rowOffsetB.
+ */
+@inline function rowOffsets(at: i32, rank: i32, r: i32): i32 {
+  let rem = r, oa = 0, ob = 0;
+  for (let axis = at + rank - 2; axis >= at; axis--) {
+    const n = argi(axis);
+    const q = rem / n, idx = rem - q * n;
+    oa += idx * argi(axis + rank); ob += idx * argi(axis + 2 * rank);
+    rem = q;
+  }
+  rowOffsetB = ob;
+  return oa;
 }
 
 /** One innermost row: out[i] = a[i*sa] ∘ b[i*sb]. */
@@ -403,8 +170,7 @@ export function binaryJob(tid: i32, nth: i32): void {
     return;
   }
   const inner = argi(5 + rank - 1), sa = argi(5 + 2 * rank - 1), sb = argi(5 + 3 * rank - 1);
-  let rows = 1;
-  for (let d = 0; d < rank - 1; d++) rows *= argi(5 + d);
+  const rows = rowCount(5, rank);
   if (rows == 1) {
     const i0 = splitAt(inner, tid, nth, 16), i1 = splitAt(inner, tid + 1, nth, 16);
     if (i1 > i0) binaryRow(op, a + (<usize>(i0 * sa) << 2), sa, b + (<usize>(i0 * sb) << 2), sb, out + (<usize>i0 << 2), i1 - i0);
@@ -412,14 +178,7 @@ export function binaryJob(tid: i32, nth: i32): void {
   }
   const r0 = splitAt(rows, tid, nth, 1), r1 = splitAt(rows, tid + 1, nth, 1);
   for (let r = r0; r < r1; r++) {
-    // Offsets of row r: decompose over the outer axes.
-    let rem = r, ao = 0, bo = 0;
-    for (let d = rank - 2; d >= 0; d--) {
-      const n = argi(5 + d);
-      const q = rem / n, idx = rem - q * n;
-      ao += idx * argi(5 + rank + d); bo += idx * argi(5 + 2 * rank + d);
-      rem = q;
-    }
+    const ao = rowOffsets(5, rank, r), bo = rowOffsetB;
     binaryRow(op, a + (<usize>ao << 2), sa, b + (<usize>bo << 2), sb, out + (<usize>(r * inner) << 2), inner);
   }
 }
@@ -783,20 +542,13 @@ export function copyJob(tid: i32, nth: i32): void {
   const src = argp(0), dst = argp(1), rank = argi(2);
   if (rank == 0) { if (tid == 0) sf(dst, 0, lf(src, 0)); return; }
   const inner = argi(3 + rank - 1), ss = argi(3 + 2 * rank - 1), ds = argi(3 + 3 * rank - 1);
-  let rows = 1;
-  for (let d = 0; d < rank - 1; d++) rows *= argi(3 + d);
+  const rows = rowCount(3, rank);
   let r0 = 0, r1 = rows, c0 = 0, c1 = inner;
   if (rows == 1) { c0 = splitAt(inner, tid, nth, 16); c1 = splitAt(inner, tid + 1, nth, 16); }
   else { r0 = splitAt(rows, tid, nth, 1); r1 = splitAt(rows, tid + 1, nth, 1); }
   if (c0 >= c1) return;
   for (let r = r0; r < r1; r++) {
-    let rem = r, so = 0, dso = 0;
-    for (let d = rank - 2; d >= 0; d--) {
-      const n = argi(3 + d);
-      const q = rem / n, idx = rem - q * n;
-      so += idx * argi(3 + rank + d); dso += idx * argi(3 + 2 * rank + d);
-      rem = q;
-    }
+    const so = rowOffsets(3, rank, r), dso = rowOffsetB;
     const s = src + (<usize>(so + c0 * ss) << 2), d = dst + (<usize>(dso + c0 * ds) << 2);
     const n = c1 - c0;
     if (ss == 1 && ds == 1) memory.copy(d, s, <usize>n << 2);
