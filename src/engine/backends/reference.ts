@@ -7,7 +7,8 @@ import type {
   AdamUpdate, AdaptivePoolParams, Backend, BinaryOp, Conv2dParams, GemmParams, Pool2dParams, SgdUpdate, UnaryOp,
 } from '../backend.js';
 import type { Heap } from '../heap.js';
-import { erf } from '../math.js';
+import { BINARY, UNARY, UNARY_DERIVATIVE } from './reference-ops.js';
+import { forEachAdaptiveWindow, forEachAvgWindow, forEachConvTap, forEachStridedPair } from './reference-windows.js';
 
 export class ReferenceBackend implements Backend {
   readonly name: 'wasm' | 'reference' = 'reference';
@@ -41,51 +42,25 @@ export class ReferenceBackend implements Backend {
     for (let n = 0; n < p.n; n++) {
       for (let o = 0; o < p.oc; o++) f.fill(b >= 0 ? f[b + o]! : 0, y + (n * p.oc + o) * plane, y + (n * p.oc + o + 1) * plane);
     }
-    this.forEachConvTap(p, (xi, wi, yi) => { f[y + yi] = f[y + yi]! + f[x + xi]! * f[w + wi]!; });
+    forEachConvTap(p, (xi, wi, yi) => { f[y + yi] = f[y + yi]! + f[x + xi]! * f[w + wi]!; });
   }
 
   conv2dBackwardInput(p: Conv2dParams, dy: number, w: number, dx: number): void {
     const f = this.heap.f;
     f.fill(0, dx, dx + p.n * p.c * p.h * p.w);
-    this.forEachConvTap(p, (xi, wi, yi) => { f[dx + xi] = f[dx + xi]! + f[dy + yi]! * f[w + wi]!; });
+    forEachConvTap(p, (xi, wi, yi) => { f[dx + xi] = f[dx + xi]! + f[dy + yi]! * f[w + wi]!; });
   }
 
   conv2dBackwardWeight(p: Conv2dParams, x: number, dy: number, dw: number, db: number): void {
     const f = this.heap.f;
     f.fill(0, dw, dw + p.oc * (p.c / p.groups) * p.kh * p.kw);
-    this.forEachConvTap(p, (xi, wi, yi) => { f[dw + wi] = f[dw + wi]! + f[dy + yi]! * f[x + xi]!; });
+    forEachConvTap(p, (xi, wi, yi) => { f[dw + wi] = f[dw + wi]! + f[dy + yi]! * f[x + xi]!; });
     if (db >= 0) {
       const plane = p.oh * p.ow;
       for (let o = 0; o < p.oc; o++) {
         let acc = 0;
         for (let n = 0; n < p.n; n++) for (let i = 0; i < plane; i++) acc += f[dy + (n * p.oc + o) * plane + i]!;
         f[db + o] = acc;
-      }
-    }
-  }
-
-  /** Visits every (input, weight, output) index triple that contributes to a convolution. */
-  private forEachConvTap(p: Conv2dParams, visit: (xi: number, wi: number, yi: number) => void): void {
-    const cg = p.c / p.groups, ocg = p.oc / p.groups;
-    for (let n = 0; n < p.n; n++) {
-      for (let o = 0; o < p.oc; o++) {
-        const g = Math.floor(o / ocg);
-        for (let oy = 0; oy < p.oh; oy++) {
-          for (let ox = 0; ox < p.ow; ox++) {
-            const yi = ((n * p.oc + o) * p.oh + oy) * p.ow + ox;
-            for (let ci = 0; ci < cg; ci++) {
-              for (let ky = 0; ky < p.kh; ky++) {
-                const iy = oy * p.sh - p.ph + ky * p.dh;
-                if (iy < 0 || iy >= p.h) continue;
-                for (let kx = 0; kx < p.kw; kx++) {
-                  const ix = ox * p.sw - p.pw + kx * p.dw;
-                  if (ix < 0 || ix >= p.w) continue;
-                  visit(((n * p.c + g * cg + ci) * p.h + iy) * p.w + ix, ((o * cg + ci) * p.kh + ky) * p.kw + kx, yi);
-                }
-              }
-            }
-          }
-        }
       }
     }
   }
@@ -130,7 +105,7 @@ export class ReferenceBackend implements Backend {
 
   avgPool2d(p: Pool2dParams, x: number, y: number): void {
     const f = this.heap.f;
-    this.forEachAvgWindow(p, (plane, o, taps, divisor) => {
+    forEachAvgWindow(p, (plane, o, taps, divisor) => {
       let acc = 0;
       for (const t of taps) acc += f[x + plane * p.h * p.w + t]!;
       f[y + plane * p.oh * p.ow + o] = acc / divisor;
@@ -140,32 +115,15 @@ export class ReferenceBackend implements Backend {
   avgPool2dBackward(p: Pool2dParams, dy: number, dx: number): void {
     const f = this.heap.f;
     f.fill(0, dx, dx + p.n * p.c * p.h * p.w);
-    this.forEachAvgWindow(p, (plane, o, taps, divisor) => {
+    forEachAvgWindow(p, (plane, o, taps, divisor) => {
       const g = f[dy + plane * p.oh * p.ow + o]! / divisor;
       for (const t of taps) f[dx + plane * p.h * p.w + t] = f[dx + plane * p.h * p.w + t]! + g;
     });
   }
 
-  /** PyTorch's divisor rule: the window clipped to the padded input, or to the real input without count_include_pad. */
-  private forEachAvgWindow(p: Pool2dParams, visit: (plane: number, o: number, taps: number[], divisor: number) => void): void {
-    for (let plane = 0; plane < p.n * p.c; plane++) {
-      for (let oy = 0; oy < p.oh; oy++) {
-        for (let ox = 0; ox < p.ow; ox++) {
-          let y0 = oy * p.sh - p.ph, x0 = ox * p.sw - p.pw;
-          let y1 = Math.min(y0 + p.kh, p.h + p.ph), x1 = Math.min(x0 + p.kw, p.w + p.pw);
-          const padded = (y1 - y0) * (x1 - x0);
-          y0 = Math.max(y0, 0); x0 = Math.max(x0, 0); y1 = Math.min(y1, p.h); x1 = Math.min(x1, p.w);
-          const taps: number[] = [];
-          for (let iy = y0; iy < y1; iy++) for (let jx = x0; jx < x1; jx++) taps.push(iy * p.w + jx);
-          visit(plane, oy * p.ow + ox, taps, p.countIncludePad ? padded : taps.length);
-        }
-      }
-    }
-  }
-
   adaptiveAvgPool2d(p: AdaptivePoolParams, x: number, y: number): void {
     const f = this.heap.f;
-    this.forEachAdaptiveWindow(p, (plane, o, taps) => {
+    forEachAdaptiveWindow(p, (plane, o, taps) => {
       let acc = 0;
       for (const t of taps) acc += f[x + plane * p.h * p.w + t]!;
       f[y + plane * p.oh * p.ow + o] = acc / taps.length;
@@ -175,24 +133,10 @@ export class ReferenceBackend implements Backend {
   adaptiveAvgPool2dBackward(p: AdaptivePoolParams, dy: number, dx: number): void {
     const f = this.heap.f;
     f.fill(0, dx, dx + p.n * p.c * p.h * p.w);
-    this.forEachAdaptiveWindow(p, (plane, o, taps) => {
+    forEachAdaptiveWindow(p, (plane, o, taps) => {
       const g = f[dy + plane * p.oh * p.ow + o]! / taps.length;
       for (const t of taps) f[dx + plane * p.h * p.w + t] = f[dx + plane * p.h * p.w + t]! + g;
     });
-  }
-
-  private forEachAdaptiveWindow(p: AdaptivePoolParams, visit: (plane: number, o: number, taps: number[]) => void): void {
-    for (let plane = 0; plane < p.n * p.c; plane++) {
-      for (let oy = 0; oy < p.oh; oy++) {
-        const y0 = Math.floor((oy * p.h) / p.oh), y1 = Math.ceil(((oy + 1) * p.h) / p.oh);
-        for (let ox = 0; ox < p.ow; ox++) {
-          const x0 = Math.floor((ox * p.w) / p.ow), x1 = Math.ceil(((ox + 1) * p.w) / p.ow);
-          const taps: number[] = [];
-          for (let iy = y0; iy < y1; iy++) for (let jx = x0; jx < x1; jx++) taps.push(iy * p.w + jx);
-          visit(plane, oy * p.ow + ox, taps);
-        }
-      }
-    }
   }
 
   unary(op: UnaryOp, x: number, y: number, len: number, alpha: number): void {
@@ -210,21 +154,8 @@ export class ReferenceBackend implements Backend {
   binary(op: BinaryOp, a: number, aStrides: readonly number[], b: number, bStrides: readonly number[], out: number, shape: readonly number[]): void {
     const f = this.heap.f;
     const fn = BINARY[op];
-    const rank = shape.length;
-    const total = shape.reduce((s, d) => s * d, 1);
-    const index = new Array<number>(rank).fill(0);
-    let ai = a, bi = b;
-    for (let o = 0; o < total; o++) {
-      f[out + o] = fn(f[ai]!, f[bi]!);
-      // Odometer increment over the output shape, moving both input cursors by their strides.
-      for (let d = rank - 1; d >= 0; d--) {
-        index[d]!++;
-        ai += aStrides[d]!; bi += bStrides[d]!;
-        if (index[d]! < shape[d]!) break;
-        ai -= aStrides[d]! * shape[d]!; bi -= bStrides[d]! * shape[d]!;
-        index[d] = 0;
-      }
-    }
+    let o = out;
+    forEachStridedPair(shape, a, aStrides, b, bStrides, (ai, bi) => { f[o++] = fn(f[ai]!, f[bi]!); });
   }
 
   reduceSum(x: number, y: number, outer: number, reduce: number, inner: number): void {
@@ -366,21 +297,7 @@ export class ReferenceBackend implements Backend {
 
   copy(src: number, srcStrides: readonly number[], dst: number, dstStrides: readonly number[], shape: readonly number[]): void {
     const f = this.heap.f;
-    const rank = shape.length;
-    const total = shape.reduce((s, d) => s * d, 1);
-    if (total === 0) return;
-    const index = new Array<number>(rank).fill(0);
-    let si = src, di = dst;
-    for (let o = 0; o < total; o++) {
-      f[di] = f[si]!;
-      for (let d = rank - 1; d >= 0; d--) {
-        index[d]!++;
-        si += srcStrides[d]!; di += dstStrides[d]!;
-        if (index[d]! < shape[d]!) break;
-        si -= srcStrides[d]! * shape[d]!; di -= dstStrides[d]! * shape[d]!;
-        index[d] = 0;
-      }
-    }
+    forEachStridedPair(shape, src, srcStrides, dst, dstStrides, (si, di) => { f[di] = f[si]!; });
   }
 
   fill(dst: number, len: number, value: number): void {
@@ -421,55 +338,3 @@ export class ReferenceBackend implements Backend {
     }
   }
 }
-
-const SQRT1_2 = Math.SQRT1_2;
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
-
-const UNARY: Record<UnaryOp, (x: number, a: number) => number> = {
-  relu: (x) => (x > 0 ? x : x === x ? 0 : x), // keeps NaN as NaN
-  leaky_relu: (x, a) => (x > 0 ? x : a * x),
-  tanh: (x) => Math.tanh(x),
-  sigmoid,
-  gelu: (x) => 0.5 * x * (1 + erf(x * SQRT1_2)),
-  silu: (x) => x * sigmoid(x),
-  hardswish: (x) => (x * Math.min(Math.max(x + 3, 0), 6)) / 6,
-  hardsigmoid: (x) => Math.min(Math.max(x + 3, 0), 6) / 6,
-  exp: (x) => Math.exp(x),
-  log: (x) => Math.log(x),
-  neg: (x) => -x,
-  sqrt: (x) => Math.sqrt(x),
-  square: (x) => x * x,
-  abs: (x) => Math.abs(x),
-  pow: (x, a) => x ** a,
-  add_scalar: (x, a) => x + a,
-  mul_scalar: (x, a) => x * a,
-};
-
-/** f'(x), given x and y = f(x). Boundary conventions follow PyTorch's backward kernels. */
-const UNARY_DERIVATIVE: Record<UnaryOp, (x: number, y: number, a: number) => number> = {
-  relu: (x) => (x > 0 ? 1 : 0),
-  leaky_relu: (x, _y, a) => (x > 0 ? 1 : a),
-  tanh: (_x, y) => 1 - y * y,
-  sigmoid: (_x, y) => y * (1 - y),
-  gelu: (x) => 0.5 * (1 + erf(x * SQRT1_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x),
-  silu: (x) => { const s = sigmoid(x); return s * (1 + x * (1 - s)); },
-  hardswish: (x) => (x < -3 ? 0 : x <= 3 ? x / 3 + 0.5 : 1),
-  hardsigmoid: (x) => (x > -3 && x < 3 ? 1 / 6 : 0),
-  exp: (_x, y) => y,
-  log: (x) => 1 / x,
-  neg: () => -1,
-  sqrt: (_x, y) => 0.5 / y,
-  square: (x) => 2 * x,
-  abs: (x) => Math.sign(x),
-  pow: (x, _y, a) => a * x ** (a - 1),
-  add_scalar: () => 1,
-  mul_scalar: (_x, _y, a) => a,
-};
-
-const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
-  add: (a, b) => a + b,
-  sub: (a, b) => a - b,
-  mul: (a, b) => a * b,
-  div: (a, b) => a / b,
-};
