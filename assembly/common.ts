@@ -4,12 +4,31 @@
 // thread the OS has not scheduled yet: whoever runs takes the next chunk. Kernels with dependent steps order their
 // chunks in phases; a thread about to start a chunk of a later phase first waits until every chunk before that
 // phase is done (all of them have been claimed already, by threads that are running them).
-import { ARGS, CTRL_DONE, CTRL_WQ, SCRATCH_TABLE, SHARED_TABLE } from '../src/engine/backends/wasm-abi';
+//
+// Late threads. A worker may wake up after the main thread has finished a job alone and begun writing the next
+// one: its claims then fail (they are tagged with the job's sequence number), but what it read before its first
+// claim may be a mix of two jobs' arguments. So no job function writes memory before it holds a chunk of the
+// current job (it may read, and its arithmetic on a half-written job may trap; the worker discards a trap of a
+// job that is over, which it cannot have held a chunk of: see wasm-worker.ts).
+import {
+  ARGS, CTRL_DONE, CTRL_NTH, CTRL_TEST_FLAGS, CTRL_WQ, SCRATCH_TABLE, SHARED_TABLE, TEST_EVERY_THREAD, THREAD_CHUNKS,
+} from '../src/engine/backends/wasm-abi';
 
-/** Byte address of the calling backend's control block and the sequence number of the job being run. */
+/** Byte address of the calling backend's control block, the job being run and the calling thread's id. */
 export let ctrlBase: usize = 0;
 export let jobSeq: i32 = 0;
-export function setJob(base: usize, seq: i32): void { ctrlBase = base; jobSeq = seq; }
+let jobTid: i32 = 0;
+
+export function setJob(base: usize, seq: i32, tid: i32): void {
+  ctrlBase = base; jobSeq = seq; jobTid = tid;
+}
+
+/** Whether job jobSeq is still the current one (a thread that finds it over has nothing to do). */
+export function jobIsCurrent(): bool {
+  const w = ctrlBase + <usize>CTRL_WQ;
+  const cur = ASC_FEATURE_THREADS ? atomic.load<i64>(w) : load<i64>(w);
+  return <i32>(cur >>> 32) == jobSeq;
+}
 
 /** Argument slot i as a float64. */
 @inline export function argf(i: i32): f64 {
@@ -46,6 +65,9 @@ export function claim(total: i32): i32 {
       if (<i32>(cur >>> 32) != jobSeq) return -1;
       const idx = <i32>cur;
       if (idx >= total) return -1;
+      // Test hook: chunk t < nth goes to thread t (the job cannot end while this thread waits for that).
+      if (idx < 64 && idx != jobTid && (atomic.load<i32>(ctrlBase + <usize>CTRL_TEST_FLAGS) & TEST_EVERY_THREAD) != 0
+        && idx < atomic.load<i32>(ctrlBase + <usize>CTRL_NTH)) continue;
       if (atomic.cmpxchg<i64>(w, cur, cur + 1) == cur) return idx;
     }
   } else {
@@ -58,8 +80,10 @@ export function claim(total: i32): i32 {
   return -1;
 }
 
-/** Marks one claimed chunk finished. */
+/** Marks one claimed chunk finished (and counts it for the calling thread). */
 export function chunkDone(): void {
+  const counter = ctrlBase + <usize>THREAD_CHUNKS + (<usize>jobTid << 2);
+  store<i32>(counter, load<i32>(counter) + 1);
   const d = ctrlBase + <usize>CTRL_DONE;
   if (ASC_FEATURE_THREADS) {
     atomic.add<i32>(d, 1);

@@ -47,7 +47,9 @@ export function convWorkspace(kind: i32, slot: i32, nth: i32): i32 {
   if (kind == 1) {
     if (flippedInputGrad()) return slot == 0 ? GROUPS * roundUp(CG, MR) * OCG * KH * KW * 4 : 0;
     if (slot == 0) return GROUPS * roundUp(CKK, MR) * OCG * 4;
-    if (slot == 1) return imin(N, nth) * roundUp(CKK * ohow, 16) * 4;
+    // One col buffer per thread, indexed by tid: with groups or a batch smaller than the thread count, any thread
+    // may take an image chunk.
+    if (slot == 1) return nth * roundUp(CKK * ohow, 16) * 4;
     return 0;
   }
   if (isDirectWeightGrad()) return slot == 0 ? directWgChunks() * OC * CKK * 4 : 0;
@@ -143,17 +145,21 @@ function directForward(tid: i32, nth: i32, x: usize, w: usize, hasBias: bool, b:
   const wpk = (scratchPtr(tid) + 15) & ~(<usize>15);
   const xpad = wpk + (<usize>ocb * 4 * kk << 2);
   const yt = xpad + (<usize>CI * CS << 2);
-  // Weights as [out block][in·KH·KW][4 out], zero beyond CO.
-  for (let o = 0; o < ocb * 4; o++) {
-    const blk = o >> 2, j = o & 3;
-    for (let k = 0; k < kk; k++) {
-      const v: f32 = o < CO ? load<f32>(w + (<usize>(o * kk + k) << 2)) : 0;
-      store<f32>(wpk + (<usize>((blk * kk + k) * 4 + j) << 2), v);
-    }
-  }
-  memory.fill(xpad, 0, <usize>CI * CS << 2);
   const total = chunkCount(N, nth, 1);
+  let ready = false;
   for (let cc = claim(total); cc >= 0; cc = claim(total)) {
+    if (!ready) {
+      // This thread's first chunk: weights as [out block][in·KH·KW][4 out], zero beyond CO; zero padding borders.
+      ready = true;
+      for (let o = 0; o < ocb * 4; o++) {
+        const blk = o >> 2, j = o & 3;
+        for (let k = 0; k < kk; k++) {
+          const v: f32 = o < CO ? load<f32>(w + (<usize>(o * kk + k) << 2)) : 0;
+          store<f32>(wpk + (<usize>((blk * kk + k) * 4 + j) << 2), v);
+        }
+      }
+      memory.fill(xpad, 0, <usize>CI * CS << 2);
+    }
     const i0 = chunkStart(N, cc, total, 1), i1 = chunkStart(N, cc + 1, total, 1);
     for (let img = i0; img < i1; img++) {
       // Interior of the padded planes (the border stays zero).

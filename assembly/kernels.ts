@@ -4,7 +4,7 @@
 // be done).
 import * as K from '../src/engine/backends/wasm-abi';
 import { gemmJob, gemmWorkspace as gemmWs } from './blas';
-import { chunkDone, claim, setJob } from './common';
+import { chunkDone, claim, jobIsCurrent, setJob } from './common';
 import { convBackwardInputJob, convBackwardWeightJob, convForwardJob, convWorkspace as convWs } from './conv';
 import * as E from './elementwise';
 import { GEMM_SCRATCH_BYTES } from './gemm';
@@ -12,21 +12,27 @@ import * as P from './pool';
 
 /** Bytes of shared workspace a convolution needs (arguments already in the control block at `base`). */
 export function convWorkspace(base: usize, kind: i32, slot: i32, nth: i32): i32 {
-  setJob(base, 0);
+  setJob(base, 0, 0);
   return convWs(kind, slot, nth);
 }
 
 /** Bytes of shared packed-B workspace a GEMM needs (arguments already in the control block at `base`). */
 export function gemmWorkspace(base: usize, nth: i32): i32 {
-  setJob(base, 0);
+  setJob(base, 0, 0);
   return gemmWs(nth);
 }
 
+/** Test hook (WasmPool.setTestHooks): may hold a worker here, after it has read the kernel id. */
+@external("env", "testPause")
+declare function testPause(): void;
+
 /** Runs this thread's chunks of job `seq` in the control block at `base`; returns the job's chunk count. */
 export function run(base: usize, tid: i32, seq: i32): i32 {
-  setJob(base, seq);
+  setJob(base, seq, tid);
+  if (!jobIsCurrent()) return 0;
   const kernel = load<i32>(base + <usize>K.CTRL_KERNEL);
   const nth = load<i32>(base + <usize>K.CTRL_NTH);
+  if (load<i32>(base + <usize>K.CTRL_TEST_STALL) != 0) testPause();
   switch (kernel) {
     case K.K_GEMM: return gemmJob(tid, nth);
     case K.K_CONV_FWD: return convForwardJob(tid, nth);

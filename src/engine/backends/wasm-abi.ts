@@ -16,6 +16,18 @@ export const CTRL_KERNEL = 12;
 export const CTRL_WQ = 64;
 export const CTRL_DONE = 128;
 export const CTRL_ERROR = 132;
+/**
+ * The current job's chunk count, stored (atomically) by the dispatching thread before it publishes the job. A
+ * thread claims its first chunk against this word and the work-queue word alone: no job function reads the
+ * arguments, or touches memory, before it holds a chunk of the current job.
+ */
+export const CTRL_TOTAL = 136;
+/** Test hooks (see WasmPool.setTestHooks): flag bits, and per-mille chances of a worker stall or heap growth. */
+export const CTRL_TEST_FLAGS = 140;
+export const CTRL_TEST_STALL = 144;
+export const CTRL_TEST_GROW = 148;
+/** Flag: the first chunk of a job with nth ≥ 2 threads goes to thread 0, the second to thread 1, and so on. */
+export const TEST_EVERY_THREAD = 1;
 /** Float64 argument slots written by the dispatching thread. */
 export const ARGS = 256;
 export const MAX_ARGS = 192;
@@ -24,6 +36,11 @@ export const SCRATCH_TABLE = 2048;
 export const MAX_THREADS = 64;
 /** Shared per-call buffers (byte pointers) handed to multi-phase kernels. */
 export const SHARED_TABLE = 2560;
+/** Chunks finished per thread (int32 per thread, counted since the pool last reset them). */
+export const THREAD_CHUNKS = 2816;
+/** A worker's trap message (ASCII, zero-terminated), written before it sets CTRL_ERROR. */
+export const TRAP_TEXT = 3072;
+export const TRAP_TEXT_BYTES = 512;
 /** Size of the control block. */
 export const CTRL_BYTES = 4096;
 

@@ -6,7 +6,10 @@
  * then waits until every chunk is done. A worker that is not scheduled in time simply finds nothing left to do.
  * Without shared memory there are no workers and every job runs on the main thread.
  */
-import { CTRL_BYTES, CTRL_DONE, CTRL_ERROR, CTRL_KERNEL, CTRL_NTH, CTRL_QUIT, CTRL_SEQ, CTRL_WQ } from './wasm-abi.js';
+import {
+  CTRL_BYTES, CTRL_DONE, CTRL_ERROR, CTRL_KERNEL, CTRL_NTH, CTRL_QUIT, CTRL_SEQ, CTRL_TEST_FLAGS, CTRL_TEST_GROW,
+  CTRL_TEST_STALL, CTRL_WQ, TEST_EVERY_THREAD, THREAD_CHUNKS, TRAP_TEXT, TRAP_TEXT_BYTES,
+} from './wasm-abi.js';
 import { platform, type WorkerHandle } from './wasm-platform.js';
 
 export interface KernelExports {
@@ -26,6 +29,8 @@ export class WasmPool {
   private queueView: BigInt64Array;
   private seq = 0;
   private disposed = false;
+  /** Set by the first trap: every later run throws it again. */
+  private failure: string | null = null;
 
   private constructor(
     readonly memory: WebAssembly.Memory,
@@ -53,7 +58,7 @@ export class WasmPool {
   }
 
   static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, base: number): Promise<WasmPool> {
-    const imports = { env: { memory, abort: () => { throw new Error('wasm abort'); } } };
+    const imports = { env: { memory, abort: () => { throw new Error('wasm abort'); }, testPause: () => {} } };
     const instance = await WebAssembly.instantiate(module, imports);
     const exports = instance.exports as unknown as KernelExports;
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
@@ -87,30 +92,76 @@ export class WasmPool {
     Atomics.store(ctrl, CTRL_DONE >> 2, 0);
   }
 
-  /** Runs the job begun with begin() (kernel id `kernel`, arguments written) on up to nth threads. */
-  run(kernel: number, nth: number): void {
+  /**
+   * Runs the job begun with begin() (kernel id `kernel`, arguments written) on up to nth threads. A trap, on any
+   * thread, becomes one line naming the kernel and the thread; the pool is unusable after it (other threads may
+   * still hold chunks of the failed job). A worker's trap is never cleared: the first job to see it reports it.
+   */
+  run(kernel: number, nth: number, name: string): void {
+    if (this.failure !== null) throw new Error(this.failure);
     const ctrl = this.ctrl;
     const threads = Math.max(1, Math.min(nth, this.threads));
     Atomics.store(ctrl, CTRL_KERNEL >> 2, kernel);
     Atomics.store(ctrl, CTRL_NTH >> 2, threads);
-    if (threads <= 1) {
-      this.exports.run(this.base, 0, this.seq);
-      return;
+    if (threads > 1) {
+      if (this.disposed) throw new Error('wasm backend: used after dispose()');
+      Atomics.store(ctrl, CTRL_SEQ >> 2, this.seq);
+      Atomics.notify(ctrl, CTRL_SEQ >> 2);
     }
-    if (this.disposed) throw new Error('wasm backend: used after dispose()');
-    Atomics.store(ctrl, CTRL_ERROR >> 2, 0);
-    Atomics.store(ctrl, CTRL_SEQ >> 2, this.seq);
-    Atomics.notify(ctrl, CTRL_SEQ >> 2);
-    const total = this.exports.run(this.base, 0, this.seq);
+    const total = this.onThisThread(name, () => this.exports.run(this.base, 0, this.seq));
     const DONE = CTRL_DONE >> 2, ERROR = CTRL_ERROR >> 2;
     let spins = 0;
     for (;;) {
+      const failed = Atomics.load(ctrl, ERROR);
+      if (failed !== 0) this.fail(`kernel ${name} trapped on worker ${failed} (${this.trapText()})`);
       const done = Atomics.load(ctrl, DONE);
       if (done >= total) break;
-      const failed = Atomics.load(ctrl, ERROR);
-      if (failed !== 0) throw new Error(`wasm backend: kernel ${kernel} trapped on worker ${failed}`);
       if (++spins > MAIN_SPIN) Atomics.wait(ctrl, DONE, done, 5);
     }
+  }
+
+  /** Calls into the module on this thread, turning a trap into the pool's failure. */
+  private onThisThread(name: string, call: () => number): number {
+    try {
+      return call();
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) this.fail(`kernel ${name} trapped on the calling thread (${e.message})`);
+      throw e;
+    }
+  }
+
+  private fail(what: string): never {
+    this.failure = `wasm backend: ${what}; the backend cannot be used after a trap`;
+    throw new Error(this.failure);
+  }
+
+  /** The message a worker left with its trap. */
+  private trapText(): string {
+    const bytes = new Uint8Array(this.memory.buffer, this.base + TRAP_TEXT, TRAP_TEXT_BYTES);
+    const end = bytes.indexOf(0);
+    return String.fromCharCode(...bytes.subarray(0, end < 0 ? bytes.length : end));
+  }
+
+  /**
+   * Test hooks, off by default. everyThread: a job on nth ≥ 2 threads gives its first chunk to thread 0, its second
+   * to thread 1, …, so every thread provably works on it when it has that many chunks (a thread waits for the
+   * others' first claims: tests only). stallPerMille: chance that a worker, after reading the kernel id and before
+   * the job function, waits until the main thread has begun another job (bounded): the late-worker race. growPerMille: chance that a worker grows the memory by a page as it wakes up.
+   */
+  setTestHooks(h: { everyThread?: boolean; stallPerMille?: number; growPerMille?: number }): void {
+    const ctrl = this.ctrl;
+    Atomics.store(ctrl, CTRL_TEST_FLAGS >> 2, h.everyThread ? TEST_EVERY_THREAD : 0);
+    Atomics.store(ctrl, CTRL_TEST_STALL >> 2, h.stallPerMille ?? 0);
+    Atomics.store(ctrl, CTRL_TEST_GROW >> 2, h.growPerMille ?? 0);
+  }
+
+  /** Chunks each thread (0 = the calling thread) has finished since the last resetChunkCounts(). */
+  chunkCounts(): number[] {
+    return Array.from(new Int32Array(this.memory.buffer, this.base + THREAD_CHUNKS, this.threads));
+  }
+
+  resetChunkCounts(): void {
+    new Int32Array(this.memory.buffer, this.base + THREAD_CHUNKS, this.threads).fill(0);
   }
 
   /** Stops the workers (they leave their loop at once; termination completes asynchronously). */

@@ -4,7 +4,9 @@
  * event loop; the pool stops it with the quit flag (and terminate()).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CTRL_BYTES, CTRL_ERROR, CTRL_QUIT, CTRL_SEQ } from './wasm-abi.js';
+import {
+  CTRL_BYTES, CTRL_ERROR, CTRL_QUIT, CTRL_SEQ, CTRL_TEST_GROW, CTRL_TEST_STALL, CTRL_WQ, TRAP_TEXT, TRAP_TEXT_BYTES,
+} from './wasm-abi.js';
 
 interface WorkerInit {
   module: WebAssembly.Module;
@@ -20,14 +22,15 @@ const { module, memory, tid, spin, base } = workerData as WorkerInit;
 function main(): void {
   let instance: WebAssembly.Instance;
   try {
-    instance = new WebAssembly.Instance(module, { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
+    const abort = (): never => { throw new Error('wasm abort'); };
+    instance = new WebAssembly.Instance(module, { env: { memory, abort, testPause } });
   } catch (e) {
     parentPort!.postMessage(`wasm worker ${tid} failed to instantiate: ${(e as Error).message}`);
     return;
   }
   const run = instance.exports.run as (base: number, tid: number, seq: number) => number;
   const ctrl = new Int32Array(memory.buffer, base, CTRL_BYTES >> 2);
-  const SEQ = CTRL_SEQ >> 2, QUIT = CTRL_QUIT >> 2, ERROR = CTRL_ERROR >> 2;
+  const SEQ = CTRL_SEQ >> 2, QUIT = CTRL_QUIT >> 2;
   let seq = Atomics.load(ctrl, SEQ);
   parentPort!.postMessage('ready');
   for (;;) {
@@ -37,12 +40,58 @@ function main(): void {
     }
     seq = Atomics.load(ctrl, SEQ);
     if (Atomics.load(ctrl, QUIT) !== 0) break;
+    // Test hook (off unless a test sets it): grow the memory from this thread as the job starts.
+    const grow = Atomics.load(ctrl, CTRL_TEST_GROW >> 2);
+    if (grow !== 0 && random() % 1000 < grow) memory.grow(1);
     try {
       run(base, tid, seq);
-    } catch {
-      Atomics.store(ctrl, ERROR, tid);
+    } catch (e) {
+      // A job that is over when its trap is caught was never this worker's: had it held a chunk, the main thread
+      // would still be waiting for it. It read a half-written next job before its first claim (wrote nothing).
+      if (jobIsCurrent(seq)) reportTrap(e, ctrl);
     }
   }
+}
+
+let rand = 0x9e3779b9 ^ tid;
+function random(): number {
+  rand ^= rand << 13; rand ^= rand >>> 17; rand ^= rand << 5;
+  return rand >>> 0;
+}
+
+/** Bound on a stall's wait for the work-queue word to move on. */
+const STALL_LIMIT = 1 << 16;
+
+/**
+ * Test hook, called by the kernel module just before it enters a job's function, when stalls are on: with the
+ * chance set by the pool, waits until the main thread has begun another job (bounded: a thread that holds a chunk
+ * holds the job open), then a random few more spins. A thread held here between waking and claiming arrives at the job
+ * function late, while the next job is being written.
+ */
+function testPause(): void {
+  const ctrl = new Int32Array(memory.buffer, base, CTRL_BYTES >> 2);
+  const r = random();
+  if (r % 1000 >= Atomics.load(ctrl, CTRL_TEST_STALL >> 2)) return;
+  const wq = new BigInt64Array(memory.buffer, base + CTRL_WQ, 1);
+  const job = Atomics.load(wq, 0) >> 32n;
+  for (let i = 0; i < STALL_LIMIT && Atomics.load(wq, 0) >> 32n === job; i++);
+  const extra = ((r >>> 10) & 1023) >>> ((r >>> 20) & 15);
+  for (let i = 0; i < extra; i++) Atomics.load(ctrl, 0);
+}
+
+/** Whether job `seq` is still the one in the work-queue word. */
+function jobIsCurrent(seq: number): boolean {
+  const wq = new BigInt64Array(memory.buffer, base + CTRL_WQ, 1);
+  return Number(Atomics.load(wq, 0) >> 32n) === seq;
+}
+
+/** Leaves the trap's message for the main thread, then flags the error. */
+function reportTrap(e: unknown, ctrl: Int32Array): void {
+  const text = String(e instanceof Error ? e.message : e).slice(0, TRAP_TEXT_BYTES - 1);
+  const bytes = new Uint8Array(ctrl.buffer, base + TRAP_TEXT, TRAP_TEXT_BYTES);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0x7f;
+  bytes[text.length] = 0;
+  Atomics.store(ctrl, CTRL_ERROR >> 2, tid);
 }
 
 main();

@@ -24,7 +24,17 @@ export interface WasmBackendOptions {
   threads?: number;
   /** A compiled kernel module to use instead of build/kernels*.wasm (benchmarks of alternative builds). */
   module?: WebAssembly.Module;
+  /**
+   * Work below which a kernel stays on the calling thread: flops for GEMMs and convolutions (default 2^19),
+   * elements touched for the memory-bound kernels (default 2^14). Tests set both to 1 to run every kernel on
+   * every thread.
+   */
+  parallelFlops?: number;
+  parallelElements?: number;
 }
+
+/** Test-only hooks of the thread pool; see WasmPool.setTestHooks. */
+export type PoolTestHooks = Parameters<WasmPool['setTestHooks']>[0];
 
 /** Below this many flops a GEMM stays on one thread (waking a worker costs more than it saves). */
 const GEMM_PARALLEL_FLOPS = 1 << 19;
@@ -73,6 +83,8 @@ export class WasmBackend extends ReferenceBackend {
 
   static async create(heap: Heap, opts: WasmBackendOptions = {}): Promise<WasmBackend> {
     if (heap.floatBytes !== 4) throw new Error('wasm backend: needs a float32 heap');
+    const parallelFlops = positiveOption('parallelFlops', opts.parallelFlops, GEMM_PARALLEL_FLOPS);
+    const parallelElements = positiveOption('parallelElements', opts.parallelElements, ELEMENTWISE_PARALLEL);
     const pl = await platform();
     let threads = Math.max(1, Math.floor(opts.threads ?? threadsFromEnv(pl)));
     if (!heap.shared) threads = 1;
@@ -97,6 +109,8 @@ export class WasmBackend extends ReferenceBackend {
     // Per-thread scratch (packed GEMM panels), sized by the module.
     const bytes = pool.exports.scratchBytesPerThread();
     const backend = new WasmBackend(heap, pool);
+    backend.parallelFlops = parallelFlops;
+    backend.parallelElements = parallelElements;
     backend.scratch.push(ctrl);
     for (let t = 0; t < pool.threads; t++) backend.scratch.push(heap.alloc(bytes));
     const table = new Uint32Array(heap.memory.buffer, ctrl + SCRATCH_TABLE, 2 * MAX_THREADS);
@@ -108,6 +122,20 @@ export class WasmBackend extends ReferenceBackend {
   dispose(): void {
     void this.pool.dispose();
     for (const p of this.scratch.splice(0)) this.heap.free(p);
+  }
+
+  /** Test-only: see WasmPool.setTestHooks. */
+  setTestHooks(hooks: PoolTestHooks): void {
+    this.pool.setTestHooks(hooks);
+  }
+
+  /** Chunks each thread (0 = the calling thread) has finished since the last resetChunkCounts(). */
+  chunkCounts(): number[] {
+    return this.pool.chunkCounts();
+  }
+
+  resetChunkCounts(): void {
+    this.pool.resetChunkCounts();
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -130,9 +158,9 @@ export class WasmBackend extends ReferenceBackend {
   /** Runs kernel `id` (arguments already written) on `nth` threads, timing it when profiling is on. */
   private dispatch(name: string, id: number, nth: number): void {
     const prof = this.profile;
-    if (!prof) { this.pool.run(id, nth); return; }
+    if (!prof) { this.pool.run(id, nth, name); return; }
     const t0 = performance.now();
-    this.pool.run(id, nth);
+    this.pool.run(id, nth, name);
     const ms = performance.now() - t0;
     const e = prof.get(name);
     if (e) { e.calls++; e.ms += ms; } else prof.set(name, { calls: 1, ms });
@@ -430,6 +458,12 @@ function collapse(shape: number[], strides: number[][]): { shape: number[]; stri
   }
   if (outShape.length === 0) { outShape.push(1); outStrides.forEach((s) => s.push(0)); }
   return { shape: outShape, strides: outStrides };
+}
+
+function positiveOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!(Number.isFinite(value) && value >= 1)) throw new Error(`wasm backend: ${name} must be a number >= 1, got ${value}`);
+  return value;
 }
 
 /** The kernel module's declared minimum memory (asconfig.json initialMemory: 16 pages). */

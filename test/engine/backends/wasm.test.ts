@@ -88,13 +88,23 @@ function sumTol(k: number, scale: number): Tol {
   return { atol: 1e-5 * Math.sqrt(Math.max(k, 1)) * Math.max(1, scale), rtol: 1e-5 };
 }
 
-/** Runs `run` on each backend over identical copies of the outputs (initialised from `init`) and returns them. */
+/**
+ * Runs `run` on each backend over identical copies of the outputs (initialised from `init`) and returns them. On
+ * the two-thread backend it also checks that both threads ran chunks of the call (its test hook hands chunk 0 to
+ * the calling thread and chunk 1 to the worker), unless `oneChunk` says the call is too small to split.
+ */
 function runAll(
   arena: Arena, backends: Backend[], outs: { init: number; n: number }[], run: (b: Backend, o: number[]) => void,
+  oneChunk = false,
 ): Float32Array[][] {
   return backends.map((b) => {
     const o = outs.map((x) => arena.copyOf(x.init, x.n));
+    if (b === w2) w2.resetChunkCounts();
     run(b, o);
+    if (b === w2 && !oneChunk) {
+      const counts = w2.chunkCounts();
+      assert.ok(counts[0]! > 0 && counts[1]! > 0, `both threads must run chunks, got ${counts.join(' and ')}`);
+    }
     return o.map((p, i) => arena.read(p, outs[i]!.n));
   });
 }
@@ -111,7 +121,9 @@ before(async () => {
   heap = new Heap();
   ref = new ReferenceBackend(heap);
   w1 = await WasmBackend.create(heap, { threads: 1 });
-  w2 = await WasmBackend.create(heap, { threads: 2 });
+  // Every kernel on two threads, however small the call, and provably so (see runAll).
+  w2 = await WasmBackend.create(heap, { threads: 2, parallelFlops: 1, parallelElements: 1 });
+  w2.setTestHooks({ everyThread: true });
   arena = new Arena(heap);
 });
 
@@ -125,7 +137,9 @@ describe('WasmBackend construction', () => {
   it('reports its name and thread counts', () => {
     assert.equal(w1.name, 'wasm');
     assert.equal(w1.threads, 1);
-    assert.equal(w2.threads, heap.shared ? 2 : 1);
+    // The two-thread tests mean nothing on one thread: the shared-memory build must come up with its worker.
+    assert.equal(heap.shared, true, 'the test heap must be shared');
+    assert.equal(w2.threads, 2);
   });
 
   it('rejects a float64 heap', async () => {
@@ -229,7 +243,7 @@ describe('gemm', () => {
     const c0 = arena.rand(12);
     const p = { transA: false, transB: false, m: 3, n: 4, k: 0, a: c0, lda: 1, b: c0, ldb: 4, c: 0, ldc: 4, accumulate: false, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
     for (const accumulate of [false, true]) {
-      const [r, x] = runAll(arena, [ref, w2], [{ init: c0, n: 12 }], (be, [c]) => be.gemm({ ...p, c: c!, accumulate }));
+      const [r, x] = runAll(arena, [ref, w2], [{ init: c0, n: 12 }], (be, [c]) => be.gemm({ ...p, c: c!, accumulate }), true);
       assertClose(x![0]!, r![0]!, { atol: 0, rtol: 0 }, `k0 acc${+accumulate}`);
     }
   });
@@ -285,7 +299,8 @@ describe('conv2d', () => {
       const junkY = arena.rand(yn), junkX = arena.rand(xn), junkW = arena.rand(wn), junkB = arena.rand(p.oc);
       const kTol = sumTol(cg * p.kh * p.kw * 4, 1);
       for (const withBias of [true, false]) {
-        const [r, a1, a2] = runAll(arena, [ref, w1, w2], [{ init: junkY, n: yn }], (be, [y]) => be.conv2d(p, x, wt, withBias ? bias : -1, y!));
+        // The direct kernel for few channels splits the batch: one image is one chunk.
+        const [r, a1, a2] = runAll(arena, [ref, w1, w2], [{ init: junkY, n: yn }], (be, [y]) => be.conv2d(p, x, wt, withBias ? bias : -1, y!), p.n === 1);
         assertClose(a1![0]!, r![0]!, kTol, `${name} fwd bias${+withBias} 1T`);
         assertClose(a2![0]!, r![0]!, kTol, `${name} fwd bias${+withBias} 2T`);
       }
@@ -588,7 +603,8 @@ describe('memory and optimisers', () => {
   it('fill and axpy', () => {
     for (const len of [1, 7, 100_003]) {
       const x = arena.rand(len), y0 = arena.rand(len);
-      const [r, a1, a2] = runAll(arena, [ref, w1, w2], [{ init: y0, n: len }], (be, [y]) => be.fill(y!, len, -1.25));
+      // fill stays on one thread below 4 × parallelElements elements.
+      const [r, a1, a2] = runAll(arena, [ref, w1, w2], [{ init: y0, n: len }], (be, [y]) => be.fill(y!, len, -1.25), len < 4);
       assertClose(a1![0]!, r![0]!, { atol: 0, rtol: 0 }, 'fill 1T');
       assertClose(a2![0]!, r![0]!, { atol: 0, rtol: 0 }, 'fill 2T');
       const [rx, b1, b2] = runAll(arena, [ref, w1, w2], [{ init: y0, n: len }], (be, [y]) => be.axpy(x, y!, len, 0.3));
