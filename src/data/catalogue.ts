@@ -217,6 +217,11 @@ export function idxFiles(dir: string, split: Split): [string, string] | undefine
   return i && l ? [i, l] : undefined;
 }
 
+/** The files a complete copy of the dataset holds (IDX files may also be uncompressed, CIFAR batches gzipped). */
+function requiredFiles(spec: DatasetSpec): string[] {
+  return spec.format === 'idx' ? IDX_ALL : [...CIFAR_TRAIN_BATCHES, ...CIFAR_TEST_BATCHES];
+}
+
 /** The files `dir` lacks for a split (or both splits), each with its problem: "X is missing" or "X is a directory". */
 export function missingFiles(spec: DatasetSpec, dir: string, split?: Split): string[] {
   const splits: Split[] = split ? [split] : ['train', 'test'];
@@ -318,6 +323,8 @@ export function listDatasets(opts: LoadDatasetOptions = {}): DatasetInfo[] {
     const dataDir = explicitDataDir(opts);
     const checked = loc?.dir ?? (dataDir ? resolve(dataDir) : undefined);
     const missing = checked && isDirectory(checked) && !(train && test) ? missingFiles(spec, checked) : [];
+    // A folder holding none of the dataset's files is simply not where it is; "incomplete" means some are there.
+    const incomplete = missing.length > 0 && missing.length < requiredFiles(spec).length;
     return {
       name,
       description: spec.description,
@@ -325,10 +332,10 @@ export function listDatasets(opts: LoadDatasetOptions = {}): DatasetInfo[] {
       shape: [spec.channels, spec.height, spec.width],
       sizes: { ...spec.sizes },
       available: { train: !!train, test: !!test },
-      location: checked,
+      location: incomplete || loc ? checked : undefined,
       source: loc?.source,
       downloadable: spec.resources.length > 0,
-      missing,
+      missing: incomplete ? missing : [],
     };
   });
 }

@@ -28,7 +28,7 @@ export function registerInfo(program: Command): void {
       const w = Math.max(...list.map((d) => d.name.length));
       for (const d of list) {
         const where = d.available.train && d.available.test ? `${d.location} (${d.source})`
-          : d.missing.length > 0 ? `incomplete in ${d.location}: missing ${d.missing.join(', ')}`
+          : d.missing.length > 0 ? `incomplete in ${d.location}: ${d.missing.join('; ')}`
             : d.downloadable ? 'not found locally; downloads on first use' : 'not found';
         console.log(`${d.name.padEnd(w)}  ${d.shape.join('×').padEnd(7)}  ${String(d.sizes.train).padStart(6)} train / ${String(d.sizes.test).padStart(5)} test  ${where}`);
       }
