@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Kill-and-resume check of the real CLI: trains one uninterrupted reference run, then N runs killed with SIGKILL
-// and N interrupted with SIGINT at seeded random moments, each resumed (`--resume`, or `--overwrite` when no
+// and N interrupted with SIGINT at seeded random moments after the first checkpoint, each resumed (`--resume`, or `--overwrite` when no
 // checkpoint was written yet) until it completes. Every resumed run must end with model and optimiser tensors
 // byte-identical to the reference run's. Run after `npm run build`:
 //
-//   node scripts/kill-resume.mjs [--runs 20] [--seed 1] [--limit 256] [--epochs 2] [--batch-size 16]
+//   node scripts/kill-resume.mjs [--runs 20] [--seed 1] [--limit 512] [--epochs 2] [--batch-size 16]
 //                                [--signals SIGKILL,SIGINT] [--backend wasm|reference] [--keep]
 //
 // Prints one line per run and a summary; exits 1 if any run differs.
@@ -18,7 +18,7 @@ const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 function parseArgs(argv) {
-  const o = { runs: 20, seed: 1, limit: 256, epochs: 2, batchSize: 16, signals: ['SIGKILL', 'SIGINT'], backend: undefined, keep: false };
+  const o = { runs: 20, seed: 1, limit: 512, epochs: 2, batchSize: 16, signals: ['SIGKILL', 'SIGINT'], backend: undefined, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i], v = argv[i + 1];
     const int = (name) => {
@@ -66,7 +66,8 @@ function convlab(args, env, opts = {}) {
     child.stdout.on('data', (d) => { stdout += d; });
     child.stderr.on('data', (d) => { stderr += d; });
     if (opts.signal) {
-      const started = join(opts.runDir, 'config.json');
+      // The clock starts at the first checkpoint, so that every kill lands in training with something to resume.
+      const started = join(opts.runDir, 'last.safetensors');
       const alreadyThere = existsSync(started) ? statSync(started).mtimeMs : -1;
       poll = setInterval(() => {
         if (!existsSync(started) || statSync(started).mtimeMs === alreadyThere) return;
@@ -95,6 +96,13 @@ function tensors(path) {
   return out;
 }
 
+/** The trainer's step count recorded in a checkpoint's metadata. */
+function trainerStep(path) {
+  const buf = readFileSync(path);
+  const header = JSON.parse(buf.subarray(8, 8 + Number(buf.readBigUInt64LE(0))).toString('utf8'));
+  return JSON.parse(header.__metadata__.convlab).trainer.step;
+}
+
 /** Why two checkpoints differ in any tensor byte, or undefined when identical. */
 function difference(a, b) {
   const ta = tensors(a), tb = tensors(b);
@@ -116,11 +124,13 @@ async function main() {
   const base = ['train', 'lenet5', '-d', 'mnist-sample', '--limit', String(o.limit), '--epochs', String(o.epochs), '--batch-size', String(o.batchSize),
     '--checkpoint-every', '3', '--no-report', '--json'];
   const refDir = join(tmp, 'reference');
-  const t0 = Date.now();
   const ref = await convlab([...base, '-o', refDir], env);
   if (ref.code !== 0) throw new Error(`reference run failed (exit ${ref.code}): ${ref.stderr}`);
-  // Kill moments are spread over the reference run's length (startup, loading, training, evaluation).
-  const span = Date.now() - t0;
+  // Kill moments are spread over the first 80 % of the reference run's training, from config.json to its last
+  // checkpoint (file times), counted from the first checkpoint of the run being killed. A signal after the last
+  // step lets the run finish, and then there is nothing to resume.
+  const trainingMs = statSync(join(refDir, 'last.safetensors')).mtimeMs - statSync(join(refDir, 'config.json')).mtimeMs;
+  const span = Math.max(1, Math.round(trainingMs * 0.8));
   const random = seededRandom(o.seed);
   const results = [];
   for (const signal of o.signals) {
@@ -130,9 +140,11 @@ async function main() {
       const first = await convlab([...base, '-o', dir], env, { signal, killAfterMs, runDir: dir });
       const interrupted = first.signal === signal || first.code === 130 || first.code === 143;
       let attempts = 0, last = first;
+      const from = [];
       while (last.code !== 0) {
         if (++attempts > 3) break;
         const resumable = existsSync(join(dir, 'last.safetensors'));
+        from.push(resumable ? `step ${trainerStep(join(dir, 'last.safetensors'))}` : 'the start (no checkpoint yet)');
         last = await convlab([...base, '-o', dir, resumable ? '--resume' : '--overwrite'], env);
       }
       const why = last.code !== 0 ? `did not complete: exit ${last.code}: ${last.stderr.trim().split('\n').at(-1)}`
@@ -140,7 +152,7 @@ async function main() {
       const sigintOk = signal !== 'SIGINT' || !interrupted || (first.code === 130 && /to continue: convlab .*--resume/.test(first.stderr));
       const ok = !why && sigintOk;
       results.push({ signal, ok, interrupted });
-      console.log(`${signal} run ${i}: killed after ${killAfterMs} ms${interrupted ? '' : ' (finished before the signal)'}, ${attempts} resume(s): ${ok ? 'identical' : why ?? `exit ${first.code}, no resume command`}`);
+      console.log(`${signal} run ${i}: killed after ${killAfterMs} ms${interrupted ? `, resumed from ${from.join(', then ')}` : ' (finished before the signal)'}: ${ok ? 'identical' : why ?? `exit ${first.code}, no resume command`}`);
       if (!o.keep) rmSync(dir, { recursive: true, force: true });
     }
   }

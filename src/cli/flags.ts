@@ -75,8 +75,8 @@ function datasetFlag(raw: RawFlags): string {
   if (name === undefined) throw new FlagError(`--dataset is required: one of ${DATASET_NAMES.join(', ')}, or folder:<path>`);
   if (name.startsWith('folder:')) {
     const path = name.slice('folder:'.length);
-    if (path === '') throw new FlagError(`--dataset '${name}': folder: needs a path, e.g. folder:./my-images`);
-    if (!existsSync(path) || !statSync(path).isDirectory()) throw new FlagError(`--dataset '${name}': folder ${path} not found`);
+    if (path === '') throw new FlagError(`--dataset '${name}' is invalid: folder: needs a path, e.g. folder:./my-images`);
+    if (!existsSync(path) || !statSync(path).isDirectory()) throw new FlagError(`--dataset '${name}' is invalid: folder ${path} not found`);
     return name;
   }
   if (!DATASET_NAMES.includes(name)) throw new FlagError(`unknown dataset "${name}". Valid names: ${[...DATASET_NAMES, 'folder:<path>'].join(', ')}`);
@@ -97,7 +97,7 @@ function augmentFlag(raw: RawFlags): AugmentFlags | undefined {
   if (v === 'none') return {};
   const parts = v.split(',').map((p) => p.trim());
   const bad = parts.find((p) => p !== 'crop' && p !== 'flip');
-  if (bad !== undefined || parts.length === 0) throw new FlagError(`--augment '${v}': expected none, or a comma-separated list of crop, flip`);
+  if (bad !== undefined || parts.length === 0) throw new FlagError(`--augment '${v}' is invalid: must be none, or a comma-separated list of crop, flip`);
   return { cropPadding: parts.includes('crop') ? 4 : 0, hflip: parts.includes('flip') };
 }
 
@@ -107,7 +107,7 @@ function imbalanceFlag(raw: RawFlags): string | undefined {
   try {
     parseImbalance(v);
   } catch {
-    throw new FlagError(`--imbalance '${v}': expected exp:<ratio> or step:<ratio> with a ratio ≥ 1, e.g. exp:100`);
+    throw new FlagError(`--imbalance '${v}' is invalid: must be exp:<ratio> or step:<ratio> with a ratio ≥ 1, e.g. exp:100`);
   }
   return v;
 }
@@ -220,7 +220,7 @@ export function parseTrainFlags(model: string, raw: RawFlags): TrainFlags {
     json: bool(raw, 'json'),
   };
   if (flags.drw !== undefined && flags.epochs !== undefined && flags.drw > flags.epochs) {
-    throw new FlagError(`--drw '${flags.drw}': expected an epoch from 1 to --epochs (${flags.epochs})`);
+    throw new FlagError(`--drw '${flags.drw}' is invalid: must be an epoch from 1 to --epochs (${flags.epochs})`);
   }
   checkRunDirFlag(flags.out, resume, overwrite);
   return flags;
