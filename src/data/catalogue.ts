@@ -229,7 +229,8 @@ export function missingFiles(spec: DatasetSpec, dir: string, split?: Split): str
     return splits.flatMap((s) => IDX_FILES[s]).flatMap((file) => {
       const raw = file.replace(/\.gz$/, '');
       if (isFile(join(dir, file)) || isFile(join(dir, raw))) return [];
-      return [isDirectory(join(dir, file)) ? `${join(dir, file)} is a directory, expected a file` : `${file} is missing`];
+      const folder = [file, raw].find((n) => isDirectory(join(dir, n)));
+      return [folder ? `${join(dir, folder)} is a directory, expected a file` : `${file} is missing`];
     });
   }
   if (findCifarSource(dir, split)) return [];
@@ -237,7 +238,8 @@ export function missingFiles(spec: DatasetSpec, dir: string, split?: Split): str
   const sub = isDirectory(join(dir, CIFAR_ARCHIVE_DIR)) ? join(dir, CIFAR_ARCHIVE_DIR) : dir;
   return batches.flatMap((file) => {
     if (isFile(join(sub, file)) || isFile(join(sub, `${file}.gz`))) return [];
-    return [isDirectory(join(sub, file)) ? `${join(sub, file)} is a directory, expected a file` : `${file} is missing`];
+    const folder = [file, `${file}.gz`].find((n) => isDirectory(join(sub, n)));
+    return [folder ? `${join(sub, folder)} is a directory, expected a file` : `${file} is missing`];
   });
 }
 
