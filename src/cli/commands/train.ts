@@ -92,10 +92,13 @@ export function resumeCommand(argv: readonly string[], out: string): string {
   return ['convlab', ...args, '--resume'].map(quote).join(' ');
 }
 
-/** First SIGINT/SIGTERM: ask the trainer to stop after this step. Second: exit at once. */
-function installStopHandlers(interrupt: InterruptRequest): () => void {
+/** First SIGINT/SIGTERM: ask the trainer to stop after this step. Second: exit at once. Returns the uninstaller. */
+export function installStopHandlers(interrupt: InterruptRequest, exit: (code: number) => void = (code) => process.exit(code)): () => void {
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (interrupt.signal) process.exit(SIGNAL_EXIT[signal] ?? 1);
+    if (interrupt.signal) {
+      exit(SIGNAL_EXIT[signal] ?? 1);
+      return;
+    }
     interrupt.signal = signal;
     process.stderr.write(`\n${signal}: finishing the current step and saving a checkpoint (press Ctrl-C again to quit at once)\n`);
   };
