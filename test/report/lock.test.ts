@@ -10,6 +10,8 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOCK_FILE, RunDirInUseError, RunLockedError, acquireRunLock, openRunDir, removeStaleTempFiles } from '../../src/train/run-lock.js';
 import { convlab, oneLineError, scratchDir, show } from '../cli/run-cli.js';
+import { train } from '../../src/train/trainer.js';
+import { baseConfig, quadrantDataset, useReferenceBackend } from '../train/helpers.js';
 
 /** A pid that no process has: above Linux's largest pid_max (2^22). */
 const DEAD_PID = 4_194_305;
@@ -68,9 +70,11 @@ test('temporary files of dead writers are removed, those of live ones kept', { t
 test('two trainings started at once into one --out: one runs, the other is refused naming the holder\'s pid', { timeout: 120_000 }, async () => {
   const cwd = scratchDir();
   const out = join(cwd, 'run');
-  const args = ['train', 'lenet5', '-d', 'mnist-sample', '--limit', '32', '--epochs', '1', '--batch-size', '16', '--val-split', '0.02', '--no-report', '--json', '-o', out];
+  // The WASM engine on one thread evaluates the 2,000 test images much faster than the reference backend.
+  const args = ['train', 'lenet5', '-d', 'mnist-sample', '--limit', '32', '--epochs', '1', '--batch-size', '16', '--val-split', '0.02', '--no-report', '--json', '--threads', '1', '-o', out];
+  const env = { CONVLAB_BACKEND: 'wasm' };
   const children: number[] = [];
-  const runs = await Promise.all([0, 1].map(() => convlab(args, { cwd, onSpawn: (c) => children.push(c.pid!) })));
+  const runs = await Promise.all([0, 1].map(() => convlab(args, { cwd, env, onSpawn: (c) => children.push(c.pid!) })));
   const ok = runs.filter((r) => r.code === 0), refused = runs.filter((r) => r.code !== 0);
   assert.equal(ok.length, 1, runs.map(show).join('\n'));
   const line = oneLineError(refused[0]!);
@@ -79,7 +83,18 @@ test('two trainings started at once into one --out: one runs, the other is refus
   assert.match(line, /in use by another convlab run/);
   assert.ok(!existsSync(join(out, LOCK_FILE)), 'the finished run released its lock');
   // A plain `train` into the finished run is refused; --overwrite replaces it.
-  assert.match(oneLineError(await convlab(args, { cwd })), /folder is not empty .*pass --resume to continue that run or --overwrite to replace it$/);
-  const again = await convlab([...args, '--overwrite'], { cwd });
+  assert.match(oneLineError(await convlab(args, { cwd, env })), /folder is not empty .*pass --resume to continue that run or --overwrite to replace it$/);
+  const again = await convlab([...args, '--overwrite'], { cwd, env });
   assert.equal(again.code, 0, show(again));
+});
+
+test('train() removes the temporary file a killed writer left in the run directory, with a line saying so', { timeout: 30_000 }, () => {
+  useReferenceBackend();
+  const dir = scratchDir();
+  const stale = `.last.safetensors.${DEAD_PID}.tmp`;
+  writeFileSync(join(dir, stale), 'half a checkpoint');
+  const logs: string[] = [];
+  train(baseConfig({ epochs: 1 }), { train: quadrantDataset(8), val: quadrantDataset(4) }, dir, { callbacks: { onLog: (l) => logs.push(l) } }).model.dispose();
+  assert.ok(!existsSync(join(dir, stale)));
+  assert.ok(logs.includes(`removed temporary files left by an earlier, interrupted run: ${stale}`), logs.join('\n'));
 });
