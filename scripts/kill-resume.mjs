@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const { mulberry32 } = await import(join(ROOT, 'dist', 'src', 'data', 'index.js'));
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 function parseArgs(argv) {
@@ -44,18 +45,6 @@ function parseArgs(argv) {
     else throw new Error(`unknown option '${a}'. Valid options: --runs, --seed, --limit, --epochs, --batch-size, --signals, --backend, --keep`);
   }
   return o;
-}
-
-/** mulberry32: a small seeded generator, so the kill moments are the same on every invocation. */
-function seededRandom(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Runs the CLI; `killAfterMs` (counted from when config.json appears in the run directory) sends `signal`. */
@@ -131,7 +120,7 @@ async function main() {
   // step lets the run finish, and then there is nothing to resume.
   const trainingMs = statSync(join(refDir, 'last.safetensors')).mtimeMs - statSync(join(refDir, 'config.json')).mtimeMs;
   const span = Math.max(1, Math.round(trainingMs * 0.8));
-  const random = seededRandom(o.seed);
+  const random = mulberry32(o.seed); // seeded, so the kill moments are the same on every invocation
   const results = [];
   for (const signal of o.signals) {
     for (let i = 1; i <= o.runs; i++) {

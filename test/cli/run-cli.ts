@@ -5,27 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { repoRoot, tempDir } from '../train/helpers.js';
 
 export const MAIN = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
 
-const dirs: string[] = [];
 /** A fresh temp folder, removed when the process exits. */
-export function scratchDir(prefix = 'convlab-cli-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  if (dirs.length === 0) process.on('exit', () => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
-  dirs.push(dir);
-  return dir;
-}
+export const scratchDir = (prefix = 'convlab-cli-'): string => tempDir(prefix);
 
 export interface CliRun { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; args: string[] }
 

@@ -7,20 +7,11 @@
 import { gzipSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
-import { DataFormatError, decodeImage, encodeIdx, maybeGunzip, parseCifarBatch, parseIdx, readTar, CIFAR_RECORD_BYTES } from '../../src/data/index.js';
+import { DataFormatError, decodeImage, encodeIdx, maybeGunzip, mulberry32, parseCifarBatch, parseIdx, readTar, CIFAR_RECORD_BYTES } from '../../src/data/index.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/train/safetensors.js';
 
-/** xorshift128+-style 32-bit generator (mulberry32), so every failure is reproducible from its seed. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The data layer's seeded generator, so every failure is reproducible from its seed. */
+export const rng = mulberry32;
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff];
 
