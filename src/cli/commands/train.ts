@@ -92,19 +92,21 @@ export function resumeCommand(argv: readonly string[], out: string): string {
   return ['convlab', ...args, '--resume'].map(quote).join(' ');
 }
 
-/** First SIGINT/SIGTERM: ask the trainer to stop after this step. Second: exit at once. Returns the uninstaller. */
-export function installStopHandlers(interrupt: InterruptRequest, exit: (code: number) => void = (code) => process.exit(code)): () => void {
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (interrupt.signal) {
-      exit(SIGNAL_EXIT[signal] ?? 1);
-      return;
-    }
+/**
+ * First SIGINT/SIGTERM: ask the trainer to stop after the current step, and remove these handlers, so that a
+ * second signal gets the default action and ends the process at once (even in the middle of a step). Returns
+ * the uninstaller.
+ */
+export function installStopHandlers(interrupt: InterruptRequest): () => void {
+  const uninstall = (): void => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); };
+  function onSignal(signal: NodeJS.Signals): void {
     interrupt.signal = signal;
+    uninstall();
     process.stderr.write(`\n${signal}: finishing the current step and saving a checkpoint (press Ctrl-C again to quit at once)\n`);
-  };
+  }
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  return () => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); };
+  return uninstall;
 }
 
 async function runTrain(f: TrainFlags): Promise<void> {
