@@ -4,10 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlagError, parseTrainFlags, parseEvalFlags, parsePredictFlags, type RawFlags } from '../../src/cli/flags.js';
 import { trainOptions } from '../../src/cli/commands/train.js';
+import { train } from '../../src/train/trainer.js';
+import { baseConfig, quadrantDataset, useReferenceBackend } from '../train/helpers.js';
 import { convlab, filesUnder, oneLineError, scratchDir } from './run-cli.js';
 
 const TMP = scratchDir();
@@ -114,4 +116,12 @@ test('the CLI refuses bad flags before reading data or writing anything: one lin
   const r = await convlab(['train', 'lenet5', '-d', 'mnist', '--data-dir', data, '-o', join(cwd, 'taken')], { cwd });
   assert.equal(oneLineError(r), `--out '${join(cwd, 'taken')}': is a file, expected a run directory (a new or empty folder)`);
   assert.deepEqual(filesUnder(cwd), ['data/t10k-images-idx3-ubyte', 'data/t10k-labels-idx1-ubyte', 'data/train-images-idx3-ubyte', 'data/train-labels-idx1-ubyte', 'taken'], 'nothing written');
+});
+
+test('the library refuses zero epochs too, before creating the run directory', { timeout: 10_000 }, () => {
+  useReferenceBackend();
+  const dir = join(TMP, 'zero-epochs');
+  assert.throws(() => train(baseConfig({ epochs: 0 }), { train: quadrantDataset(8), val: quadrantDataset(4) }, dir), { message: 'epochs must be a whole number ≥ 1, got 0' });
+  assert.deepEqual(filesUnder(dir), []);
+  assert.ok(!existsSync(dir));
 });
