@@ -164,6 +164,8 @@ export async function trainAsync(config: TrainConfig, data: TrainData, runDir: s
 /** The training loop; yields after every optimiser step. */
 function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts: TrainOptions): Generator<void, TrainResult> {
   const cb = opts.callbacks ?? {};
+  // Zero epochs would evaluate an untrained model and leave a run directory without metrics.
+  if (!Number.isInteger(config.epochs) || config.epochs < 1) throw new Error(`epochs must be a whole number ≥ 1, got ${config.epochs}`);
   mkdirSync(runDir, { recursive: true });
   const stale = removeStaleTempFiles(runDir);
   if (stale.length) cb.onLog?.(`removed temporary files left by an earlier, interrupted run: ${stale.join(', ')}`);
