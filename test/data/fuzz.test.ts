@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { DataFormatError } from '../../src/data/index.js';
 import { fuzz, mutate, rng, targets, type FuzzTarget } from '../fuzz/mutate.js';
 
-const ITERATIONS = 400;
+const ITERATIONS = 2000;
 
 test(`${ITERATIONS} mutants of each reader's seed files: each is parsed or rejected with a DataFormatError naming the file`, { timeout: 60_000 }, () => {
   const { findings, rejected } = fuzz(20261201, ITERATIONS);
