@@ -7,14 +7,16 @@ import { join } from 'node:path';
 import * as E from './engine/index.js';
 import { initEngine } from './engine/index.js';
 import {
-  classCounts, decodeImageFile, loadDataset, makeImbalanced, splitTrainVal, stratifiedSubset, type ImageDataset, type LoadDatasetOptions,
+  classCounts, DataFormatError, decodeImageFile, loadDataset, makeImbalanced, splitTrainVal, stratifiedSubset, type ImageDataset, type LoadDatasetOptions,
 } from './data/index.js';
 import { formatReport, type ClassificationReport } from './metrics/index.js';
 import { createModel } from './models/index.js';
 import { defaultRecipe } from './train/recipes.js';
 import { evaluate } from './train/evaluate.js';
 import { loadCheckpoint } from './train/checkpoint.js';
-import { train, writeEvaluation, type TrainCallbacks, type TrainConfig, type EpochRow } from './train/trainer.js';
+import { trainAsync, writeEvaluation, type InterruptRequest, type TrainCallbacks, type TrainConfig, type EpochRow } from './train/trainer.js';
+import { assertFiniteOutputs } from './train/divergence.js';
+import { openRunDir } from './train/run-lock.js';
 import { writeJsonAtomic } from './util/atomic-file.js';
 import { stripUndefined } from './util/strip-undefined.js';
 import { writeReport, type ReportPaths } from './report/index.js';
@@ -38,6 +40,10 @@ export interface TrainOptions extends TrainOverrides {
   callbacks?: TrainCallbacks;
   /** Skip the plots and report.html (tests). */
   noReport?: boolean;
+  /** Replace the run in a non-empty `outDir` (without it, a non-empty `outDir` is refused unless resuming). */
+  overwrite?: boolean;
+  /** Set its `signal` to stop after the current step with a checkpoint (the CLI's SIGINT/SIGTERM handler). */
+  interrupt?: InterruptRequest;
 }
 
 /** The trainer's settings plus how trainModel prepared the data: all of it is recorded in config.json. */
@@ -64,7 +70,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainSummary> {
   await initEngine({ threads: o.threads });
   const recipe = defaultRecipe(o.model, o.dataset);
   // The options that steer this function rather than training stay out of the config that config.json records.
-  const { callbacks, dataDir, outDir, resume, threads, noReport, ...settings } = o;
+  const { callbacks, dataDir, outDir, resume, threads, noReport, overwrite, interrupt, ...settings } = o;
   const config: RecordedConfig = {
     ...recipe, ...stripUndefined(settings), model: o.model, dataset: o.dataset,
     optimizer: { ...recipe.optimizer, ...o.optimizer }, loss: { ...recipe.loss, ...o.loss },
@@ -92,23 +98,34 @@ export async function trainModel(o: TrainOptions): Promise<TrainSummary> {
   if (o.limit && o.limit < trainSet.length) trainSet = stratifiedSubset(trainSet, o.limit, config.seed + 1);
   const runDir = o.outDir ?? join('runs', `${o.model}-${o.dataset.replace(/[^a-z0-9-]/gi, '_')}-${timestamp()}`);
   if (o.resume && !existsSync(join(runDir, 'last.safetensors'))) throw new Error(`--resume: no checkpoint at ${join(runDir, 'last.safetensors')}`);
-  const counts = { train: classCounts(trainSet), val: classCounts(valSet), test: classCounts(testSet) };
-  writeJsonAtomic(join(runDir, 'class_counts.json'), counts);
+  const lock = openRunDir(runDir, { resume: o.resume, overwrite: o.overwrite, log: o.callbacks?.onLog });
+  try {
+    const counts = { train: classCounts(trainSet), val: classCounts(valSet), test: classCounts(testSet) };
+    writeJsonAtomic(join(runDir, 'class_counts.json'), counts);
 
-  const result = train(config, { train: trainSet, val: valSet }, runDir, { resume: o.resume, callbacks: o.callbacks });
-  const ev = evaluate(result.model, testSet, { mean: result.meta.mean, std: result.meta.std });
-  writeEvaluation(runDir, 'test', ev);
-  const report = o.noReport ? undefined : await writeReport(runDir);
-  result.model.dispose();
-  return {
-    runDir, history: result.history, bestEpoch: result.bestEpoch, evaluatedEpoch: result.returnedEpoch, test: ev.report, testLoss: ev.loss,
-    trainSeconds: result.history.at(-1)?.wall_seconds ?? 0, report, classCounts: counts.train,
-  };
+    const result = await trainAsync(config, { train: trainSet, val: valSet }, runDir, { resume: o.resume, callbacks: o.callbacks, interrupt: o.interrupt });
+    const ev = evaluate(result.model, testSet, { mean: result.meta.mean, std: result.meta.std });
+    assertFiniteOutputs(ev.loss, runDir);
+    writeEvaluation(runDir, 'test', ev);
+    const report = o.noReport ? undefined : await writeReport(runDir);
+    result.model.dispose();
+    return {
+      runDir, history: result.history, bestEpoch: result.bestEpoch, evaluatedEpoch: result.returnedEpoch, test: ev.report, testLoss: ev.loss,
+      trainSeconds: result.history.at(-1)?.wall_seconds ?? 0, report, classCounts: counts.train,
+    };
+  } finally {
+    lock.release();
+  }
+}
+
+/** The checkpoint file a path names: itself, or a run directory's best.safetensors. */
+export function checkpointFile(path: string): string {
+  return existsSync(path) && statSync(path).isDirectory() ? join(path, 'best.safetensors') : path;
 }
 
 /** Rebuilds the model stored in a checkpoint (or a run directory's best.safetensors). */
 export function loadModel(path: string): { model: Module; meta: ReturnType<typeof loadCheckpoint>['meta'] } {
-  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'best.safetensors') : path;
+  const file = checkpointFile(path);
   const ckpt = loadCheckpoint(file);
   const m = ckpt.meta.model;
   const model = createModel(m.name, { numClasses: m.numClasses, inChannels: m.inChannels, imageSize: m.imageSize, extra: m.extra });
@@ -125,26 +142,42 @@ export async function evaluateCheckpoint(path: string, dataset: string, opts: { 
   }
   const ev = evaluate(model, ds, { mean: meta.mean, std: meta.std });
   model.dispose();
+  assertFiniteOutputs(ev.loss, checkpointFile(path));
   return { loss: ev.loss, report: ev.report, text: formatReport(ev.report) };
 }
 
-export interface Prediction { file: string; top: { class: string; index: number; probability: number }[] }
+export interface Prediction {
+  file: string;
+  top: { class: string; index: number; probability: number }[];
+  /** What was done to fit the image to the model (colour conversion, resizing). */
+  notes: string[];
+  /** Why this image could not be classified (the others still are). */
+  error?: string;
+}
 
 export async function predict(checkpoint: string, files: string[], opts: { topK?: number; threads?: number } = {}): Promise<Prediction[]> {
   await initEngine({ threads: opts.threads });
   const { model, meta } = loadModel(checkpoint);
   const { inChannels: c, imageSize: s } = meta.model;
   const k = Math.min(opts.topK ?? 3, meta.classes.length);
-  const out = files.map((file) => {
-    const pixels = decodeImageFile(file, { channels: c, height: s, width: s });
+  const out = files.map((file): Prediction => {
+    let pixels: Uint8Array;
+    const notes: string[] = [];
+    try {
+      pixels = decodeImageFile(file, { channels: c, height: s, width: s }, (note) => notes.push(note));
+    } catch (err) {
+      if (!(err instanceof DataFormatError)) throw err;
+      return { file, top: [], notes, error: err.message };
+    }
     const x = new Float32Array(pixels.length);
     for (let i = 0; i < pixels.length; i++) {
       const ch = Math.floor(i / (s * s));
       x[i] = (pixels[i]! / 255 - meta.mean[ch]!) / meta.std[ch]!;
     }
     const probs = E.noGrad(() => E.tidy(() => E.softmax(model.forward(E.tensor(x, [1, c, s, s]))).toFloat32()));
+    if (!probs.every(Number.isFinite)) assertFiniteOutputs(NaN, checkpointFile(checkpoint));
     const order = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, k);
-    return { file, top: order.map((i) => ({ class: meta.classes[i]!, index: i, probability: probs[i]! })) };
+    return { file, top: order.map((i) => ({ class: meta.classes[i]!, index: i, probability: probs[i]! })), notes };
   });
   model.dispose();
   return out;

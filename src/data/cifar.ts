@@ -7,10 +7,11 @@
  *  - a folder holding a cifar-10-batches-bin/ folder of those;
  *  - the official cifar-10-binary.tar.gz (or .tar), read with a tiny built-in tar reader.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { DataFormatError, emptyFileError } from './errors.js';
+import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { joinImages, validateDataset, type ImageDataset } from './dataset.js';
-import { findFile, isDirectory, isFile, maybeGunzip, readMaybeGzip } from './files.js';
+import { findFile, isDirectory, isFile, maybeGunzip, readBytes, readMaybeGzip } from './files.js';
 import { readTar } from './tar.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 
@@ -53,15 +54,16 @@ export interface ParseCifarOptions {
 export function parseCifarBatch(buf: Uint8Array, fileName: string, opts: ParseCifarOptions = {}): CifarBatch {
   const R = CIFAR_RECORD_BYTES;
   const full = CIFAR_RECORDS_PER_BATCH * R;
-  if (buf.length === 0 || buf.length % R !== 0) {
-    throw new Error(
+  if (buf.length === 0) throw emptyFileError(fileName, `a CIFAR-10 batch of ${R}-byte records`);
+  if (buf.length % R !== 0) {
+    throw new DataFormatError(fileName,
       `${fileName}: truncated CIFAR-10 batch: file has ${buf.length} bytes, not a whole number of ${R}-byte records ` +
         `(1 label + 3072 pixels; a full batch is ${CIFAR_RECORDS_PER_BATCH} records = ${full} bytes)`,
     );
   }
   const count = buf.length / R;
   if (opts.expectedRecords !== undefined && count !== opts.expectedRecords) {
-    throw new Error(
+    throw new DataFormatError(fileName,
       `${fileName}: wrong CIFAR-10 batch size: expected ${opts.expectedRecords} records = ${opts.expectedRecords * R} bytes, ` +
         `file has ${count} records = ${buf.length} bytes`,
     );
@@ -73,7 +75,7 @@ export function parseCifarBatch(buf: Uint8Array, fileName: string, opts: ParseCi
     const off = i * R;
     const label = buf[off]!;
     if (label >= numClasses) {
-      throw new Error(`${fileName}: record ${i} has label ${label}, expected 0..${numClasses - 1}`);
+      throw new DataFormatError(fileName, `${fileName}: record ${i} has label ${label}, expected 0..${numClasses - 1}`);
     }
     labels[i] = label;
     images.set(buf.subarray(off + 1, off + R), i * CIFAR_IMAGE_BYTES);
@@ -152,9 +154,9 @@ export function loadCifarSource(src: CifarSource, split: 'train' | 'test', opts:
   const wanted = (files: string[]): string[] =>
     split === 'train' && opts.batches ? opts.batches.map((i) => files[i - 1]!).filter(Boolean) : files;
   if (src.kind === 'dir') {
-    const classes = src.meta ? parseCifarMeta(readFileSync(src.meta, 'utf8')) : CIFAR10_CLASSES.slice();
+    const classes = src.meta ? parseCifarMeta(new TextDecoder().decode(readBytes(src.meta))) : CIFAR10_CLASSES.slice();
     const files = wanted(split === 'train' ? src.train : src.test);
-    if (files.length === 0) throw new Error(`${src.dir}: no CIFAR-10 ${split} batches found`);
+    if (files.length === 0) throw new DataFormatError(src.dir, `${src.dir}: no CIFAR-10 ${split} batches found`);
     const batches = files.map((f) => readCifarBatchFile(f, { numClasses: classes.length }));
     return assemble(batches, classes, name);
   }
@@ -163,7 +165,7 @@ export function loadCifarSource(src: CifarSource, split: 'train' | 'test', opts:
   const names = wanted(split === 'train' ? CIFAR_TRAIN_BATCHES : CIFAR_TEST_BATCHES);
   const batches = names.map((n) => {
     const data = entries.batches.get(n);
-    if (!data) throw new Error(`${src.path}: archive has no ${CIFAR_ARCHIVE_DIR}/${n}`);
+    if (!data) throw new DataFormatError(src.path, `${src.path}: archive has no ${CIFAR_ARCHIVE_DIR}/${n}`);
     return parseCifarBatch(data, `${src.path}:${n}`, { numClasses: classes.length });
   });
   return assemble(batches, classes, name);
@@ -173,7 +175,7 @@ export function loadCifarSource(src: CifarSource, split: 'train' | 'test', opts:
 export function loadCifar10(path: string, split: 'train' | 'test', opts: LoadCifarOptions = {}): ImageDataset {
   const src = isFile(path) ? ({ kind: 'archive', path } as const) : findCifarSource(path, split);
   if (!src) {
-    throw new Error(
+    throw new DataFormatError(path,
       `${path}: no CIFAR-10 ${split} data: expected ${(split === 'train' ? CIFAR_TRAIN_BATCHES : CIFAR_TEST_BATCHES).join(', ')} ` +
         `(optionally .gz) and ${CIFAR_META_FILE}, or ${CIFAR_ARCHIVE}`,
     );
@@ -183,7 +185,7 @@ export function loadCifar10(path: string, split: 'train' | 'test', opts: LoadCif
 
 /** The batch files and meta file inside a cifar-10-binary.tar(.gz), keyed by base name. */
 export function readCifarArchive(path: string): { batches: Map<string, Uint8Array>; meta?: Uint8Array } {
-  const tar = maybeGunzip(new Uint8Array(readFileSync(path)), path);
+  const tar = maybeGunzip(readBytes(path), path);
   const batches = new Map<string, Uint8Array>();
   let meta: Uint8Array | undefined;
   for (const e of readTar(tar, path)) {
@@ -202,7 +204,7 @@ export function readCifarArchive(path: string): { batches: Map<string, Uint8Arra
 export function extractCifarArchive(path: string, destDir: string): string[] {
   const { batches, meta } = readCifarArchive(path);
   const missing = [...CIFAR_TRAIN_BATCHES, ...CIFAR_TEST_BATCHES].filter((n) => !batches.has(n));
-  if (missing.length) throw new Error(`${path}: archive is missing ${missing.join(', ')}`);
+  if (missing.length) throw new DataFormatError(path, `${path}: archive is missing ${missing.join(', ')}`);
   mkdirSync(destDir, { recursive: true });
   const written: string[] = [];
   const files: [string, Uint8Array][] = [...batches.entries()];
@@ -219,7 +221,7 @@ export function extractCifarArchive(path: string, destDir: string): string[] {
 function parseCifarBatchSizeCheck(name: string, data: Uint8Array, archive: string): void {
   if (name === CIFAR_META_FILE) return;
   if (data.length === 0 || data.length % CIFAR_RECORD_BYTES !== 0) {
-    throw new Error(
+    throw new DataFormatError(archive,
       `${archive}:${name}: truncated CIFAR-10 batch: file has ${data.length} bytes, not a whole number of ${CIFAR_RECORD_BYTES}-byte records`,
     );
   }

@@ -1,4 +1,5 @@
 /** Small file helpers shared by the dataset readers. */
+import { DataFormatError, emptyFileError } from './errors.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,7 @@ export function maybeGunzip(buf: Uint8Array, fileName: string): Uint8Array {
   const gz = isGzip(buf);
   if (!gz) {
     if (fileName.endsWith('.gz')) {
-      throw new Error(`${fileName}: corrupt gzip file: does not start with the gzip magic bytes 1f 8b`);
+      throw new DataFormatError(fileName, `${fileName}: corrupt gzip file: does not start with the gzip magic bytes 1f 8b`);
     }
     return buf;
   }
@@ -27,20 +28,30 @@ export function maybeGunzip(buf: Uint8Array, fileName: string): Uint8Array {
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    throw new Error(`${fileName}: corrupt gzip file: ${msg}`);
+    throw new DataFormatError(fileName, `${fileName}: corrupt gzip file: ${msg}`);
+  }
+}
+
+const READ_PROBLEMS: Record<string, string> = {
+  ENOENT: 'file not found', EISDIR: 'is a directory, expected a file', EACCES: 'permission denied',
+};
+
+/** Read a whole file; failures are a DataFormatError naming the file and the problem in words. */
+export function readBytes(path: string): Uint8Array {
+  try {
+    const raw = readFileSync(path);
+    return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    throw new DataFormatError(path, `${path}: ${READ_PROBLEMS[code] ?? `cannot read file${code ? ` (${code})` : ''}`}`, { cause: err });
   }
 }
 
 /** Read a whole file, gunzipping it when it is gzip data. Errors name the file. */
 export function readMaybeGzip(path: string): Uint8Array {
-  let raw: Buffer;
-  try {
-    raw = readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`${path}: cannot read file${code ? ` (${code})` : ''}`);
-  }
-  return maybeGunzip(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), path);
+  const raw = readBytes(path);
+  if (raw.length === 0) throw emptyFileError(path, path.endsWith('.gz') ? 'gzip data' : 'data');
+  return maybeGunzip(raw, path);
 }
 
 export function isFile(path: string): boolean {

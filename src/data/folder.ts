@@ -10,12 +10,13 @@
  * - Defaults: size = the first image's size; channels = 1 when the first image is
  *   grey (R = G = B everywhere), else 3.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { validateDataset, type ImageDataset } from './dataset.js';
-import { isDirectory } from './files.js';
+import { DataFormatError, emptyFileError } from './errors.js';
+import { isDirectory, readBytes } from './files.js';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
 
@@ -33,21 +34,39 @@ export interface ImageShape {
 }
 
 function fail(fileName: string, why: string): never {
-  throw new Error(`${fileName}: unreadable image: ${why}`);
+  throw new DataFormatError(fileName, `${fileName}: unreadable image: ${why}`);
+}
+
+/**
+ * The most pixels an image may have (PIL's decompression-bomb limit is about 89 million). A tiny PNG can claim
+ * 20000×20000 pixels and take gigabytes to decode, so the size is checked before decoding.
+ */
+export const MAX_IMAGE_PIXELS = 50_000_000;
+
+function checkPixelCount(fileName: string, width: number, height: number): void {
+  if (width * height > MAX_IMAGE_PIXELS) {
+    fail(fileName, `${width}×${height} = ${width * height} pixels is above the limit of ${MAX_IMAGE_PIXELS}`);
+  }
 }
 
 /** Decode PNG or JPEG bytes (detected by their magic bytes) to RGBA. */
 export function decodeImage(buf: Uint8Array, fileName: string): DecodedImage {
+  if (buf.length === 0) throw emptyFileError(fileName, 'a PNG or JPEG image');
   const isPng = buf.length >= 8 && buf[0] === 0x89 && buf[1] === 0x50 && buf[2] === 0x4e && buf[3] === 0x47;
   const isJpeg = buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
   if (!isPng && !isJpeg) fail(fileName, 'not a PNG or JPEG file');
+  // The PNG header (IHDR, the first chunk) gives the size at bytes 16–23.
+  if (isPng && buf.length >= 24) {
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    checkPixelCount(fileName, view.getUint32(16, false), view.getUint32(20, false));
+  }
   let out: DecodedImage;
   try {
     if (isPng) {
       const png = pngjs.PNG.sync.read(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
       out = { width: png.width, height: png.height, rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
     } else {
-      const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
+      const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6, maxMemoryUsageInMB: 1024 });
       out = { width: img.width, height: img.height, rgba: img.data };
     }
   } catch (err) {
@@ -61,14 +80,7 @@ export function decodeImage(buf: Uint8Array, fileName: string): DecodedImage {
 
 /** Read and decode an image file to RGBA. Errors are one line naming the file. */
 export function readImageFile(path: string): DecodedImage {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    fail(path, `cannot read file${code ? ` (${code})` : ''}`);
-  }
-  return decodeImage(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
+  return decodeImage(readBytes(path), path);
 }
 
 /** True when R = G = B for every pixel. */
@@ -165,10 +177,16 @@ export function toShape(img: DecodedImage, shape: ImageShape): Uint8Array {
 
 /**
  * Decode one image file to planar CHW bytes of the given shape (e.g. for `predict`).
- * Errors are one line naming the file.
+ * Errors are one line naming the file. `note` hears of every change made to fit the shape (colour, size).
  */
-export function decodeImageFile(path: string, shape: ImageShape): Uint8Array {
-  return toShape(readImageFile(path), shape);
+export function decodeImageFile(path: string, shape: ImageShape, note: (line: string) => void = () => {}): Uint8Array {
+  const img = readImageFile(path);
+  if (shape.channels === 1 && !isGrey(img)) note(`${path}: colour image converted to grey-scale for a 1-channel model`);
+  if (img.width !== shape.width || img.height !== shape.height) {
+    const stretched = img.width * shape.height !== img.height * shape.width ? ', changing its aspect ratio' : '';
+    note(`${path}: resized from ${img.width}×${img.height} to ${shape.width}×${shape.height}${stretched}`);
+  }
+  return toShape(img, shape);
 }
 
 export interface FolderListing {
@@ -182,21 +200,27 @@ function visible(name: string): boolean {
 
 /** List root/<class>/<image> (classes and files sorted by name). */
 export function listImageFolder(root: string): FolderListing {
-  if (!isDirectory(root)) throw new Error(`${root}: image folder not found (expected ${root}/<class>/*.png|jpg|jpeg)`);
+  if (!isDirectory(root)) throw new DataFormatError(root, `${root}: image folder not found (expected ${root}/<class>/*.png|jpg|jpeg)`);
   const classes = readdirSync(root, { withFileTypes: true })
     .filter((d) => d.isDirectory() && visible(d.name))
     .map((d) => d.name)
     .sort();
   const files: { path: string; label: number }[] = [];
+  const empty: string[] = [];
   classes.forEach((cls, label) => {
     const names = readdirSync(join(root, cls), { withFileTypes: true })
       .filter((d) => d.isFile() && visible(d.name) && IMAGE_EXTENSIONS.includes(extname(d.name).toLowerCase()))
       .map((d) => d.name)
       .sort();
+    if (names.length === 0) empty.push(cls);
     for (const n of names) files.push({ path: join(root, cls, n), label });
   });
+  // A class without images would still get an output the model can learn to predict for everything.
+  if (empty.length > 0 && files.length > 0) {
+    throw new DataFormatError(join(root, empty[0]!), `${join(root, empty[0]!)}: class folder has no images (*.png|jpg|jpeg)${empty.length > 1 ? `; also empty: ${empty.slice(1).join(', ')}` : ''}; add images or remove the folder`);
+  }
   if (files.length === 0) {
-    throw new Error(`${root}: no images found (expected ${root}/<class>/*.png|jpg|jpeg)`);
+    throw new DataFormatError(root, `${root}: no images found (expected ${root}/<class>/*.png|jpg|jpeg)`);
   }
   return { classes, files };
 }

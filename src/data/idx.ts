@@ -7,6 +7,7 @@
  * files (1 dimension) and 2051 for image files (3 dimensions).
  * Files may be gzipped (.gz) or raw.
  */
+import { DataFormatError, emptyFileError } from './errors.js';
 import { basename } from 'node:path';
 import { validateDataset, type ImageDataset } from './dataset.js';
 import { readMaybeGzip } from './files.js';
@@ -41,8 +42,9 @@ function describeExpected(magic: number): string {
  * When `expectedMagic` is given, any other magic number is an error.
  */
 export function parseIdx(buf: Uint8Array, fileName: string, expectedMagic?: number): IdxArray {
+  if (buf.length === 0) throw emptyFileError(fileName, 'an IDX file');
   if (buf.length < 4) {
-    throw new Error(`${fileName}: truncated IDX file: ${buf.length} bytes is too short for the 4-byte magic number`);
+    throw new DataFormatError(fileName, `${fileName}: truncated IDX file: ${buf.length} bytes is too short for the 4-byte magic number`);
   }
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const magic = view.getUint32(0, false);
@@ -52,17 +54,17 @@ export function parseIdx(buf: Uint8Array, fileName: string, expectedMagic?: numb
   if (expectedMagic !== undefined && magic !== expectedMagic) {
     const hex = `0x${magic.toString(16).padStart(8, '0')}`;
     const what = looksIdx ? `IDX ${TYPE_NAMES[type]} data with ${ndim} dimension${ndim === 1 ? '' : 's'}` : 'not IDX';
-    throw new Error(`${fileName}: bad magic number ${magic} (${hex}, ${what}), ${describeExpected(expectedMagic)}`);
+    throw new DataFormatError(fileName, `${fileName}: bad magic number ${magic} (${hex}, ${what}), ${describeExpected(expectedMagic)}`);
   }
   if (!looksIdx) {
-    throw new Error(`${fileName}: not an IDX file: bad magic number ${magic} (0x${magic.toString(16).padStart(8, '0')})`);
+    throw new DataFormatError(fileName, `${fileName}: not an IDX file: bad magic number ${magic} (0x${magic.toString(16).padStart(8, '0')})`);
   }
   if (type !== 0x08) {
-    throw new Error(`${fileName}: unsupported IDX element type ${TYPE_NAMES[type]} (only unsigned byte is supported)`);
+    throw new DataFormatError(fileName, `${fileName}: unsupported IDX element type ${TYPE_NAMES[type]} (only unsigned byte is supported)`);
   }
   const headerBytes = 4 + 4 * ndim;
   if (buf.length < headerBytes) {
-    throw new Error(
+    throw new DataFormatError(fileName,
       `${fileName}: truncated IDX file: header needs ${headerBytes} bytes for ${ndim} dimensions, file has ${buf.length} bytes`,
     );
   }
@@ -76,7 +78,7 @@ export function parseIdx(buf: Uint8Array, fileName: string, expectedMagic?: numb
   const expected = headerBytes + count;
   if (buf.length !== expected) {
     const kind = buf.length < expected ? 'truncated IDX file' : 'IDX file too long';
-    throw new Error(
+    throw new DataFormatError(fileName,
       `${fileName}: ${kind}: header says ${dims.join('×')} = ${expected} bytes, file has ${buf.length} bytes`,
     );
   }
@@ -118,15 +120,14 @@ export function loadIdxDataset(imagesPath: string, labelsPath: string, opts: Idx
   const img = readIdxImages(imagesPath);
   const lab = readIdxLabels(labelsPath);
   if (lab.length !== img.count) {
-    throw new Error(
-      `${basename(labelsPath)} has ${lab.length} labels but ${basename(imagesPath)} has ${img.count} images`,
-    );
+    throw new DataFormatError(labelsPath, `${labelsPath}: has ${lab.length} labels but ${basename(imagesPath)} has ${img.count} images`);
   }
   let maxLabel = -1;
   for (let i = 0; i < lab.length; i++) if (lab[i]! > maxLabel) maxLabel = lab[i]!;
   const classes = opts.classes ?? Array.from({ length: Math.max(10, maxLabel + 1) }, (_, i) => String(i));
-  if (maxLabel >= classes.length) {
-    throw new Error(`${labelsPath}: label ${maxLabel} is outside 0..${classes.length - 1} (${classes.length} classes)`);
+  const bad = lab.findIndex((l) => l >= classes.length);
+  if (bad >= 0) {
+    throw new DataFormatError(labelsPath, `${labelsPath}: label ${lab[bad]} of image ${bad} is outside 0..${classes.length - 1} (${classes.length} classes)`);
   }
   // Copy out of the decompression buffer so the dataset owns compact arrays.
   const images = new Uint8Array(img.data);

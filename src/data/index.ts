@@ -1,4 +1,5 @@
 /** Public entry point of the data layer (plain TypeScript over typed arrays; no engine imports). */
+export * from './errors.js';
 export * from './dataset.js';
 export * from './random.js';
 export * from './files.js';

@@ -2,6 +2,7 @@
  * A tiny reader for (uncompressed) tar archives held in memory: ustar, GNU long
  * names ('L') and pax 'path' records. Enough for the official CIFAR-10 archive.
  */
+import { DataFormatError } from './errors.js';
 
 export interface TarEntry {
   /** Path inside the archive, e.g. "cifar-10-batches-bin/data_batch_1.bin". */
@@ -30,7 +31,7 @@ function parseNumber(buf: Uint8Array, start: number, len: number, fileName: stri
   }
   const s = cString(buf, start, len).trim();
   if (s === '') return 0;
-  if (!/^[0-7]+$/.test(s)) throw new Error(`${fileName}: corrupt tar archive: bad ${field} field "${s}"`);
+  if (!/^[0-7]+$/.test(s)) throw new DataFormatError(fileName, `${fileName}: corrupt tar archive: bad ${field} field "${s}"`);
   return parseInt(s, 8);
 }
 
@@ -73,7 +74,7 @@ export function readTar(buf: Uint8Array, fileName = 'tar archive'): TarEntry[] {
     for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : buf[off + i]!;
     const stored = parseNumber(buf, off + 148, 8, fileName, 'checksum');
     if (stored !== sum) {
-      throw new Error(`${fileName}: corrupt tar archive: header checksum mismatch at byte ${off}`);
+      throw new DataFormatError(fileName, `${fileName}: corrupt tar archive: header checksum mismatch at byte ${off}`);
     }
     let name = cString(buf, off, 100);
     const size = parseNumber(buf, off + 124, 12, fileName, 'size');
@@ -86,7 +87,7 @@ export function readTar(buf: Uint8Array, fileName = 'tar archive'): TarEntry[] {
     }
     const dataStart = off + BLOCK;
     if (dataStart + size > buf.length) {
-      throw new Error(
+      throw new DataFormatError(fileName, 
         `${fileName}: truncated tar archive: entry "${name}" needs ${size} bytes, only ${buf.length - dataStart} remain`,
       );
     }

@@ -3,6 +3,7 @@
  * and, in its metadata, the run configuration and the trainer's position. One file, written atomically, so a
  * kill at any moment leaves either the previous checkpoint or the new one, never a mix.
  */
+import { DataFormatError } from '../data/index.js';
 import type { Module } from '../nn/index.js';
 import type { Optimizer, OptimizerState } from './optim.js';
 import { readSafetensors, writeSafetensors, type NamedArray } from './safetensors.js';
@@ -17,6 +18,21 @@ export interface CheckpointMeta {
   trainer?: unknown;
 }
 
+/** A checkpoint that would hold NaN or infinite numbers; nothing is written, the previous file stays. */
+export class NonFiniteCheckpointError extends Error {
+  override name = 'NonFiniteCheckpointError';
+  constructor(readonly path: string, readonly tensor: string) {
+    super(`${path} not written: ${tensor} holds NaN or infinite values`);
+  }
+}
+
+/** Index of the first NaN or ±Infinity in `data`, or -1. */
+export function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return i;
+  return -1;
+}
+
+/** Writes the checkpoint atomically; refuses (NonFiniteCheckpointError) when any weight or optimiser slot is not finite. */
 export function saveCheckpoint(path: string, model: Module, meta: CheckpointMeta, optimizer?: Optimizer): void {
   const tensors = new Map<string, NamedArray>();
   for (const [name, t] of model.namedState()) tensors.set(`model.${name}`, { shape: [...t.shape], data: t.toFloat32() });
@@ -25,6 +41,9 @@ export function saveCheckpoint(path: string, model: Module, meta: CheckpointMeta
     const state = optimizer.stateDict();
     for (const [key, data] of Object.entries(state.slots)) tensors.set(`optim.${key}`, { shape: [data.length], data });
     optimMeta = { kind: state.kind, step: state.step };
+  }
+  for (const [name, t] of tensors) {
+    if (t.data instanceof Float32Array && firstNonFinite(t.data) >= 0) throw new NonFiniteCheckpointError(path, name);
   }
   writeSafetensors(path, tensors, { convlab: JSON.stringify({ ...meta, optimizer: optimMeta }) });
 }
@@ -38,8 +57,13 @@ export interface LoadedCheckpoint {
 
 export function loadCheckpoint(path: string): LoadedCheckpoint {
   const { tensors, metadata } = readSafetensors(path);
-  if (!metadata.convlab) throw new Error(`${path}: not a convlab checkpoint (no "convlab" metadata)`);
-  const meta = JSON.parse(metadata.convlab) as LoadedCheckpoint['meta'];
+  if (!metadata.convlab) throw new DataFormatError(path, `${path}: not a convlab checkpoint (no "convlab" metadata)`);
+  let meta: LoadedCheckpoint['meta'];
+  try {
+    meta = JSON.parse(metadata.convlab) as LoadedCheckpoint['meta'];
+  } catch {
+    throw new DataFormatError(path, `${path}: corrupt checkpoint: its "convlab" metadata is not valid JSON`);
+  }
   const model = new Map<string, Float32Array>(), shapes = new Map<string, number[]>();
   const slots: Record<string, Float32Array> = {};
   for (const [name, t] of tensors) {

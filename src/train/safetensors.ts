@@ -3,7 +3,8 @@
  * tensor's dtype, shape and byte range, then the raw little-endian data. Files load in PyTorch with
  * `safetensors.torch.load_file`. Writes are atomic: a temp file in the same folder, then rename.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { DataFormatError, emptyFileError, readBytes } from '../data/index.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 
 export interface NamedArray {
@@ -36,38 +37,45 @@ export function encodeSafetensors(tensors: Map<string, NamedArray>, metadata: Re
 }
 
 export function decodeSafetensors(buf: Uint8Array, fileName: string): { tensors: Map<string, NamedArray>; metadata: Record<string, string> } {
-  if (buf.length < 8) throw new Error(`${fileName}: not a safetensors file (${buf.length} bytes)`);
+  if (buf.length === 0) throw emptyFileError(fileName, 'a safetensors file');
+  if (buf.length < 8) throw new DataFormatError(fileName, `${fileName}: not a safetensors file (${buf.length} bytes)`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > buf.length - 8) throw new Error(`${fileName}: truncated safetensors header (needs ${headerLength} bytes, file has ${buf.length - 8})`);
+  if (headerLength > buf.length - 8) throw new DataFormatError(fileName, `${fileName}: truncated safetensors header (needs ${headerLength} bytes, file has ${buf.length - 8})`);
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
   try {
     header = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + headerLength)));
   } catch {
-    throw new Error(`${fileName}: corrupt safetensors header`);
+    throw new DataFormatError(fileName, `${fileName}: corrupt safetensors header`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new Error(`${fileName}: corrupt safetensors header (not a JSON object)`);
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new DataFormatError(fileName, `${fileName}: corrupt safetensors header (not a JSON object)`);
   const dataStart = 8 + headerLength;
   const tensors = new Map<string, NamedArray>();
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') { metadata = entry as Record<string, string>; continue; }
+    if (name === '__metadata__') {
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry) || !Object.values(entry).every((v) => typeof v === 'string')) {
+        throw new DataFormatError(fileName, `${fileName}: corrupt safetensors header: __metadata__ must map names to strings`);
+      }
+      metadata = entry as Record<string, string>;
+      continue;
+    }
     const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
     if (typeof dtype !== 'string' || !Array.isArray(shape) || !shape.every(isCount) || !Array.isArray(offsets)
       || offsets.length !== 2 || !offsets.every(isCount) || offsets[0]! > offsets[1]!) {
-      throw new Error(`${fileName}: corrupt safetensors header: bad entry for tensor ${name}`);
+      throw new DataFormatError(fileName, `${fileName}: corrupt safetensors header: bad entry for tensor ${name}`);
     }
     const [begin, end] = offsets as [number, number];
     if (dataStart + end > buf.length) {
-      throw new Error(`${fileName}: truncated: tensor ${name} needs bytes up to ${dataStart + end}, file has ${buf.length}`);
+      throw new DataFormatError(fileName, `${fileName}: truncated: tensor ${name} needs bytes up to ${dataStart + end}, file has ${buf.length}`);
     }
     // A copy: Buffer.slice would be a view into a shared pool, and the typed arrays below need offset 0.
     const bytes = Uint8Array.prototype.slice.call(buf, dataStart + begin, dataStart + end);
-    if (dtype !== 'F32' && dtype !== 'I32') throw new Error(`${fileName}: tensor ${name} has unsupported dtype ${dtype}`);
+    if (dtype !== 'F32' && dtype !== 'I32') throw new DataFormatError(fileName, `${fileName}: tensor ${name} has unsupported dtype ${dtype}`);
     const count = shape.reduce((a: number, b: number) => a * b, 1);
     if (end - begin !== 4 * count) {
-      throw new Error(`${fileName}: corrupt safetensors header: tensor ${name} of shape [${shape.join(', ')}] needs ${4 * count} bytes, its data_offsets span ${end - begin}`);
+      throw new DataFormatError(fileName, `${fileName}: corrupt safetensors header: tensor ${name} of shape [${shape.join(', ')}] needs ${4 * count} bytes, its data_offsets span ${end - begin}`);
     }
     const data = dtype === 'F32' ? new Float32Array(bytes.buffer, 0, (end - begin) / 4) : new Int32Array(bytes.buffer, 0, (end - begin) / 4);
     tensors.set(name, { shape, data });
@@ -80,11 +88,6 @@ export function writeSafetensors(path: string, tensors: Map<string, NamedArray>,
 }
 
 export function readSafetensors(path: string): { tensors: Map<string, NamedArray>; metadata: Record<string, string> } {
-  let buf: Uint8Array;
-  try {
-    buf = readFileSync(path);
-  } catch {
-    throw new Error(`${path}: checkpoint not found`);
-  }
-  return decodeSafetensors(buf, path);
+  if (!existsSync(path)) throw new DataFormatError(path, `${path}: checkpoint not found`);
+  return decodeSafetensors(readBytes(path), path);
 }

@@ -16,6 +16,8 @@ import { learningRate, type ScheduleConfig } from './schedule.js';
 import { lossForEpoch, type LossConfig } from './losses.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-file.js';
+import { clipGradNorm, DEFAULT_DIVERGENCE_FACTOR, divergenceReason, median, TrainingDiverged } from './divergence.js';
+import { removeStaleTempFiles } from './run-lock.js';
 
 export interface TrainConfig {
   model: string;
@@ -40,6 +42,10 @@ export interface TrainConfig {
    * test set would tune on the test set, so callers that validate on it ask for the last weights.
    */
   restoreBest?: boolean;
+  /** Stop when a step loss exceeds this × the first epoch's median step loss (default 1e4). */
+  divergenceFactor?: number;
+  /** Scale gradients down to this joint L2 norm before each update (off when absent). */
+  clipGradNorm?: number;
 }
 
 export interface TrainData {
@@ -86,6 +92,8 @@ interface TrainerState {
   history: EpochRow[];
   partial: { lossSum: number; correct: number; seen: number; seconds: number; dataSeconds: number };
   wallSeconds: number;
+  /** Step losses of epoch 1: their median is the scale against which an exploding loss is judged. */
+  firstEpochLosses?: number[];
 }
 
 export interface TrainResult {
@@ -98,11 +106,29 @@ export interface TrainResult {
   meta: CheckpointMeta;
 }
 
-export class TrainingDiverged extends Error {}
+/** Set `signal` (e.g. from a SIGINT handler) to stop after the current step with a checkpoint. */
+export interface InterruptRequest { signal?: NodeJS.Signals }
+
+export interface TrainOptions {
+  resume?: boolean;
+  callbacks?: TrainCallbacks;
+  interrupt?: InterruptRequest;
+}
+
+/** Training stopped on request after a step; `checkpoint` holds the state to resume from. */
+export class TrainingInterrupted extends Error {
+  override name = 'TrainingInterrupted';
+  constructor(readonly signal: NodeJS.Signals, readonly checkpoint: string, readonly epoch: number, readonly batch: number) {
+    super(`training interrupted by ${signal} at epoch ${epoch}, batch ${batch}; the state is saved in ${checkpoint}`);
+  }
+}
+
+export { TrainingDiverged };
 
 const MONITORS: Record<string, keyof EpochRow> = {
   'val.accuracy': 'val_acc', 'val.loss': 'val_loss', 'val.macro_recall': 'val_macro_recall', 'val.balanced_accuracy': 'val_balanced_accuracy',
 };
+export const MONITOR_NAMES = Object.keys(MONITORS);
 
 export function monitorKey(monitor: string): keyof EpochRow {
   const key = MONITORS[monitor];
@@ -116,13 +142,38 @@ export function monitorValue(row: EpochRow, monitor: string): number {
 
 const lowerIsBetter = (monitor: string): boolean => monitor.endsWith('loss');
 
-export function train(config: TrainConfig, data: TrainData, runDir: string, opts: { resume?: boolean; callbacks?: TrainCallbacks } = {}): TrainResult {
+/** Trains synchronously (tests, scripts). Signals cannot be handled while it runs; use trainAsync for that. */
+export function train(config: TrainConfig, data: TrainData, runDir: string, opts: TrainOptions = {}): TrainResult {
+  const steps = trainSteps(config, data, runDir, opts);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/** Trains, returning to the event loop after every step so that signal handlers can request a stop. */
+export async function trainAsync(config: TrainConfig, data: TrainData, runDir: string, opts: TrainOptions = {}): Promise<TrainResult> {
+  const steps = trainSteps(config, data, runDir, opts);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The training loop; yields after every optimiser step. */
+function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts: TrainOptions): Generator<void, TrainResult> {
   const cb = opts.callbacks ?? {};
+  // Zero epochs would evaluate an untrained model and leave a run directory without metrics.
+  if (!Number.isInteger(config.epochs) || config.epochs < 1) throw new Error(`epochs must be a whole number ≥ 1, got ${config.epochs}`);
   mkdirSync(runDir, { recursive: true });
+  const stale = removeStaleTempFiles(runDir);
+  if (stale.length) cb.onLog?.(`removed temporary files left by an earlier, interrupted run: ${stale.join(', ')}`);
   const { train: trainSet, val: valSet } = data;
   const stats = data.mean && data.std ? { mean: data.mean, std: data.std } : computeChannelStats(trainSet);
   const counts = classCounts(trainSet);
   monitorKey(config.monitor); // fail before any work on a misspelt monitor
+  const divergenceFactor = config.divergenceFactor ?? DEFAULT_DIVERGENCE_FACTOR;
   E.manualSeed(config.seed);
   const meta: CheckpointMeta = {
     model: { name: config.model, numClasses: trainSet.classes.length, inChannels: trainSet.channels, imageSize: trainSet.height, extra: config.modelExtra },
@@ -134,7 +185,7 @@ export function train(config: TrainConfig, data: TrainData, runDir: string, opts
 
   let state: TrainerState = {
     epoch: 0, batch: 0, step: 0, rng: E.rng().state(), best: null, bestEpoch: 0, sinceBest: 0, history: [],
-    partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0, dataSeconds: 0 }, wallSeconds: 0,
+    partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0, dataSeconds: 0 }, wallSeconds: 0, firstEpochLosses: [],
   };
   if (opts.resume && existsSync(lastPath)) {
     const ckpt = loadCheckpoint(lastPath);
@@ -149,15 +200,22 @@ export function train(config: TrainConfig, data: TrainData, runDir: string, opts
     writeJsonAtomic(join(runDir, 'config.json'), { ...config, batch_size: config.batchSize, classes: trainSet.classes, params: model.parameterCount(), macs_per_image: macs,
       train_size: trainSet.length, val_size: valSet.length, mean: stats.mean, std: stats.std, class_counts: counts });
   }
+  const firstEpochLosses = state.firstEpochLosses ?? [];
+  state.firstEpochLosses = firstEpochLosses;
 
   const loader = new DataLoader(trainSet, {
     batchSize: config.batchSize, seed: config.seed, mean: stats.mean, std: stats.std, augment: config.augment,
     sampler: config.sampler, reuseBuffers: true,
   });
   const [c, h, w] = [trainSet.channels, trainSet.height, trainSet.width];
-  const checkpoint = (): void => {
-    state.rng = E.rng().state();
+  const checkpoint = (rng: number[]): void => {
+    state.rng = rng;
     saveCheckpoint(lastPath, model, { ...meta, trainer: state }, optimizer);
+  };
+  const diverged = (why: string, where: string): TrainingDiverged => {
+    optimizer.zeroGrad();
+    const last = existsSync(lastPath) ? `the last good checkpoint is ${lastPath}` : 'no checkpoint was written yet';
+    return new TrainingDiverged(`training stopped: ${why} at ${where}; ${last}`);
   };
 
   // A run that already stopped early stays stopped when resumed (unless resumed with a larger patience).
@@ -168,9 +226,13 @@ export function train(config: TrainConfig, data: TrainData, runDir: string, opts
     const batches = loader.numBatches;
     cb.onEpochStart?.(epoch, batches);
     const p = state.partial;
+    // A mid-epoch checkpoint is written only once the next step's loss shows its weights are sane: weights that
+    // exploded in the last update are finite, and only the next forward pass reveals them.
+    let checkpointDue = false;
     let dataStart = performance.now();
     for (const batch of loader.batches(epoch, { startBatch: state.batch })) {
       const stepStart = performance.now();
+      const rngBeforeStep = E.rng().state();
       p.dataSeconds += (stepStart - dataStart) / 1000;
       const lr = learningRate(config.optimizer.lr, config.schedule, epoch - 1 + state.batch / batches, config.epochs);
       optimizer.lr = lr;
@@ -180,15 +242,16 @@ export function train(config: TrainConfig, data: TrainData, runDir: string, opts
         const logits = model.forward(x);
         const lossT = lossFn(logits, y);
         const value = lossT.item();
-        if (!Number.isFinite(value)) return { loss: value, correct: 0 };
+        if (divergenceReason(value, firstEpochLosses, divergenceFactor)) return { loss: value, correct: 0 };
         E.backward(lossT);
         return { loss: value, correct: countCorrect(logits, batch.y, batch.size) };
       });
-      if (!Number.isFinite(loss)) {
-        optimizer.zeroGrad();
-        const where = existsSync(lastPath) ? `the last good checkpoint is ${lastPath}` : 'no checkpoint was written yet';
-        throw new TrainingDiverged(`training stopped: loss is ${loss} at epoch ${epoch}, batch ${state.batch + 1} (step ${state.step + 1}); ${where}`);
-      }
+      const why = divergenceReason(loss, firstEpochLosses, divergenceFactor);
+      if (why) throw diverged(why, `epoch ${epoch}, batch ${state.batch + 1} (step ${state.step + 1})`);
+      if (checkpointDue) checkpoint(rngBeforeStep); // the weights are still those of the previous step
+      checkpointDue = false;
+      if (epoch === 1) firstEpochLosses.push(loss);
+      if (config.clipGradNorm) clipGradNorm(optimizer.params, config.clipGradNorm);
       optimizer.step();
       optimizer.zeroGrad();
       state.step++;
@@ -197,11 +260,18 @@ export function train(config: TrainConfig, data: TrainData, runDir: string, opts
       const now = performance.now();
       p.seconds += (now - stepStart) / 1000 + (stepStart - dataStart) / 1000;
       cb.onBatchEnd?.({ epoch, batch: state.batch, batches, loss: p.lossSum / p.seen, accuracy: p.correct / p.seen, imagesPerSecond: p.seen / p.seconds, lr });
-      if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0 && state.batch < batches) checkpoint();
+      if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0 && state.batch < batches) checkpointDue = true;
+      if (opts.interrupt?.signal && state.batch < batches) {
+        checkpoint(E.rng().state());
+        throw new TrainingInterrupted(opts.interrupt.signal, lastPath, epoch, state.batch);
+      }
+      yield;
       dataStart = performance.now();
     }
 
     const val = evaluate(model, valSet, { mean: stats.mean, std: stats.std, batchSize: Math.max(256, config.batchSize) });
+    const valWhy = divergenceReason(val.loss, firstEpochLosses, divergenceFactor);
+    if (valWhy) throw diverged(`validation ${valWhy}`, `the end of epoch ${epoch}`);
     state.wallSeconds += p.seconds;
     const row: EpochRow = {
       epoch, train_loss: p.lossSum / p.seen, train_acc: p.correct / p.seen,
@@ -219,8 +289,11 @@ export function train(config: TrainConfig, data: TrainData, runDir: string, opts
     } else state.sinceBest++;
     state.epoch = epoch; state.batch = 0;
     state.partial = { lossSum: 0, correct: 0, seen: 0, seconds: 0, dataSeconds: 0 };
-    checkpoint();
+    // Once epoch 1 is over only its median matters; keep that alone so checkpoints stay small.
+    if (epoch === 1 && firstEpochLosses.length > 1) firstEpochLosses.splice(0, firstEpochLosses.length, median(firstEpochLosses));
+    checkpoint(E.rng().state());
     cb.onEpochEnd?.(row, improved);
+    if (opts.interrupt?.signal && epoch < config.epochs) throw new TrainingInterrupted(opts.interrupt.signal, lastPath, epoch + 1, 0);
     if (config.patience > 0 && state.sinceBest >= config.patience) {
       cb.onLog?.(`early stopping: ${config.monitor} has not improved for ${config.patience} epochs (best ${state.best?.toFixed(4)} at epoch ${state.bestEpoch})`);
       stoppedEarly = true;

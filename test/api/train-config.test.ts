@@ -32,9 +32,10 @@ test('trainModel records the recipe merged with explicit options, without its ow
   await trainModel({
     model: 'lenet5', dataset: 'mnist-sample', limit: 64, epochs: 1, batchSize: 32, threads: 1, noReport: true, outDir,
     optimizer: { name: 'sgd', lr: 0.01 }, seed: undefined, monitor: undefined, callbacks: { onLog: (line) => logs.push(line) },
+    overwrite: true, interrupt: {},
   });
   const config = JSON.parse(readFileSync(join(outDir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  for (const key of ['callbacks', 'dataDir', 'outDir', 'resume', 'threads', 'noReport']) assert.ok(!(key in config), `config.json holds ${key}`);
+  for (const key of ['callbacks', 'dataDir', 'outDir', 'resume', 'threads', 'noReport', 'overwrite', 'interrupt']) assert.ok(!(key in config), `config.json holds ${key}`);
   assert.deepEqual([config.model, config.dataset, config.epochs, config.batchSize, config.limit], ['lenet5', 'mnist-sample', 1, 32, 64]);
   assert.equal(config.seed, 0, 'an undefined seed keeps the recipe\'s');
   assert.equal(config.monitor, 'val.accuracy', 'an undefined monitor keeps the recipe\'s');

@@ -130,7 +130,7 @@ test('bad option values and missing paths: one line each', async () => {
     convlab(['nosuchcommand']),
   ]);
   const lines = runs.map(assertOneLineError);
-  assert.equal(lines[0], "convlab: --epochs must be a non-negative integer, got 'abc'");
+  assert.equal(lines[0], "convlab: --epochs 'abc' is invalid: must be a whole number ≥ 1");
   assert.match(lines[1]!, /rmsprop.*sgd, adam, adamw/);
   assert.match(lines[2]!, /required option '-d, --dataset <name>' not specified/);
   assert.equal(lines[3], `convlab: ${join(TMP, 'no-such-run')}: checkpoint not found`);

@@ -66,7 +66,7 @@ describe('CIFAR-10 reader', () => {
     {
       name: 'empty batch',
       bytes: () => new Uint8Array(0),
-      error: (f) => re(`${f}: truncated CIFAR-10 batch: file has 0 bytes, not a whole number of 3073-byte records (1 label + 3072 pixels; a full batch is 10000 records = 30730000 bytes)`),
+      error: (f) => re(`${f}: file is empty (0 bytes), expected a CIFAR-10 batch of 3073-byte records`),
     },
     {
       name: 'wrong record count when one is required',
