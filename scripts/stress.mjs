@@ -20,11 +20,12 @@ for (let i = 0; i < args.length; i++) {
 
 const { runStress, KERNEL_NAMES } = await import('../dist/test/engine/stress.js');
 const deadline = Date.now() + minutes * 60_000;
+const seed = Date.now() % 100_000;
 try {
-  const r = await runStress({ deadline, seed: Date.now() % 100_000, hooks: { stallPerMille: 200, growPerMille: 20 } });
-  console.log(`stress: ${r.calls} kernel calls on ${r.heaps} heaps, ${r.kernels.size} of ${KERNEL_NAMES.length} kernels covered, all matching the reference`);
+  const r = await runStress({ deadline, seed, hooks: { stallPerMille: 200, growPerMille: 20 } });
+  console.log(`stress: seed ${seed}: ${r.calls} kernel calls on ${r.heaps} heaps, ${r.kernels.size} of ${KERNEL_NAMES.length} kernels covered, all matching the reference`);
   process.exit(0);
 } catch (e) {
-  console.error(`stress: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+  console.error(`stress: seed ${seed}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
   process.exit(1);
 }
