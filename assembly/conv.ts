@@ -10,11 +10,10 @@
 // than the thread count; for the weight gradient, a band of dW columns over the whole batch).
 // Depthwise convolutions (one input and one output channel per group) use direct SIMD loops.
 import { argf, argi, argp, chunkCount, chunkDone, chunkStart, claim, imax, imin, scratchPtr, sharedPtr, waitDone } from './common';
-import { GEMM_SCRATCH_BYTES } from './gemm';
 import {
-  gemmRegion, KC, MR, NR, prepackABlock, setADy, setAFlipped, setAMatrix, setAPacked, setBIm2col, setBIm2colT,
+  GEMM_SCRATCH_BYTES, gemmRegion, KC, MR, NR, prepackABlock, setADy, setAFlipped, setAMatrix, setAPacked, setBIm2col, setBIm2colT,
   setBMatrix, setConvGeometry,
-} from './gemm';
+} from './sgemm';
 
 // Geometry (thread-local copies of the argument slots).
 let N = 0, C = 0, H = 0, W = 0, OC = 0, KH = 0, KW = 0, SH = 0, SW = 0, PH = 0, PW = 0, DH = 0, DW = 0;
