@@ -34,7 +34,7 @@ function scalarOp(op: i32, x: f32, a: f32, fwd: bool): f32 {
 // ---------------------------------------------------------------------------------------------------------------
 // Unary forward.
 
-// Per-op vector functions (x → f(x)); each gets its own loop below so that it inlines into straight code.
+// Per-op vector functions (x → f(x)), each inlined into its own instance of unaryLoop.
 @inline function fRelu(x: v128, a: f32, ad: f64): v128 { return v128.andnot(x, f32x4.le(x, splat(0))); }
 @inline function fLeaky(x: v128, a: f32, ad: f64): v128 { return v128.bitselect(x, f32x4.mul(x, splat(a)), f32x4.gt(x, splat(0))); }
 @inline function fTanh(x: v128, a: f32, ad: f64): v128 { return vtanh(x); }
@@ -73,127 +73,25 @@ export function unaryJob(tid: i32, nth: i32): void {
   const i0 = splitAt(len, tid, nth, 16), i1 = splitAt(len, tid + 1, nth, 16);
   if (op == K.U_POW && a == 2) op = K.U_SQUARE;
   else if (op == K.U_POW && a == 1) { op = K.U_MUL_SCALAR; ad = 1; }
-  // One loop per op (two vectors per iteration, for instruction-level parallelism).
+  // One loop per op, each instantiated from unaryLoop so that the op inlines into straight code.
   switch (op) {
-    case K.U_RELU: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fRelu(ld(x, i), a, ad)); st(y, i + 4, fRelu(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fRelu(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fRelu(v, a, ad)); }
-      break;
-    }
-    case K.U_LEAKY_RELU: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fLeaky(ld(x, i), a, ad)); st(y, i + 4, fLeaky(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fLeaky(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fLeaky(v, a, ad)); }
-      break;
-    }
-    case K.U_TANH: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fTanh(ld(x, i), a, ad)); st(y, i + 4, fTanh(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fTanh(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fTanh(v, a, ad)); }
-      break;
-    }
-    case K.U_SIGMOID: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fSigmoid(ld(x, i), a, ad)); st(y, i + 4, fSigmoid(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fSigmoid(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fSigmoid(v, a, ad)); }
-      break;
-    }
-    case K.U_GELU: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fGelu(ld(x, i), a, ad)); st(y, i + 4, fGelu(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fGelu(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fGelu(v, a, ad)); }
-      break;
-    }
-    case K.U_SILU: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fSilu(ld(x, i), a, ad)); st(y, i + 4, fSilu(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fSilu(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fSilu(v, a, ad)); }
-      break;
-    }
-    case K.U_HARDSWISH: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fHardswish(ld(x, i), a, ad)); st(y, i + 4, fHardswish(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fHardswish(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fHardswish(v, a, ad)); }
-      break;
-    }
-    case K.U_HARDSIGMOID: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fHardsigmoid(ld(x, i), a, ad)); st(y, i + 4, fHardsigmoid(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fHardsigmoid(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fHardsigmoid(v, a, ad)); }
-      break;
-    }
-    case K.U_EXP: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fExp(ld(x, i), a, ad)); st(y, i + 4, fExp(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fExp(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fExp(v, a, ad)); }
-      break;
-    }
-    case K.U_LOG: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fLog(ld(x, i), a, ad)); st(y, i + 4, fLog(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fLog(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fLog(v, a, ad)); }
-      break;
-    }
-    case K.U_NEG: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fNeg(ld(x, i), a, ad)); st(y, i + 4, fNeg(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fNeg(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fNeg(v, a, ad)); }
-      break;
-    }
-    case K.U_SQRT: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fSqrt(ld(x, i), a, ad)); st(y, i + 4, fSqrt(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fSqrt(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fSqrt(v, a, ad)); }
-      break;
-    }
-    case K.U_SQUARE: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fSquare(ld(x, i), a, ad)); st(y, i + 4, fSquare(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fSquare(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fSquare(v, a, ad)); }
-      break;
-    }
-    case K.U_ABS: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fAbs(ld(x, i), a, ad)); st(y, i + 4, fAbs(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fAbs(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fAbs(v, a, ad)); }
-      break;
-    }
-    case K.U_ADD_SCALAR: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fAddScalar(ld(x, i), a, ad)); st(y, i + 4, fAddScalar(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fAddScalar(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fAddScalar(v, a, ad)); }
-      break;
-    }
-    case K.U_MUL_SCALAR: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fMulScalar(ld(x, i), a, ad)); st(y, i + 4, fMulScalar(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fMulScalar(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fMulScalar(v, a, ad)); }
-      break;
-    }
-    default: {
-      let i = i0;
-      for (; i + 8 <= i1; i += 8) { st(y, i, fPow(ld(x, i), a, ad)); st(y, i + 4, fPow(ld(x, i + 4), a, ad)); }
-      for (; i + 4 <= i1; i += 4) st(y, i, fPow(ld(x, i), a, ad));
-      if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, fPow(v, a, ad)); }
-      break;
-    }
+    case K.U_RELU: unaryLoop<OpRelu>(x, y, i0, i1, a, ad); break;
+    case K.U_LEAKY_RELU: unaryLoop<OpLeaky>(x, y, i0, i1, a, ad); break;
+    case K.U_TANH: unaryLoop<OpTanh>(x, y, i0, i1, a, ad); break;
+    case K.U_SIGMOID: unaryLoop<OpSigmoid>(x, y, i0, i1, a, ad); break;
+    case K.U_GELU: unaryLoop<OpGelu>(x, y, i0, i1, a, ad); break;
+    case K.U_SILU: unaryLoop<OpSilu>(x, y, i0, i1, a, ad); break;
+    case K.U_HARDSWISH: unaryLoop<OpHardswish>(x, y, i0, i1, a, ad); break;
+    case K.U_HARDSIGMOID: unaryLoop<OpHardsigmoid>(x, y, i0, i1, a, ad); break;
+    case K.U_EXP: unaryLoop<OpExp>(x, y, i0, i1, a, ad); break;
+    case K.U_LOG: unaryLoop<OpLog>(x, y, i0, i1, a, ad); break;
+    case K.U_NEG: unaryLoop<OpNeg>(x, y, i0, i1, a, ad); break;
+    case K.U_SQRT: unaryLoop<OpSqrt>(x, y, i0, i1, a, ad); break;
+    case K.U_SQUARE: unaryLoop<OpSquare>(x, y, i0, i1, a, ad); break;
+    case K.U_ABS: unaryLoop<OpAbs>(x, y, i0, i1, a, ad); break;
+    case K.U_ADD_SCALAR: unaryLoop<OpAddScalar>(x, y, i0, i1, a, ad); break;
+    case K.U_MUL_SCALAR: unaryLoop<OpMulScalar>(x, y, i0, i1, a, ad); break;
+    default: unaryLoop<OpPow>(x, y, i0, i1, a, ad); break;
   }
 }
 
@@ -247,113 +145,116 @@ export function unaryJob(tid: i32, nth: i32): void {
 @inline function dMulScalar(x: v128, y: v128, a: f32): v128 { return splat(a); }
 @inline function dPow(x: v128, y: v128, a: f32): v128 { return lanes4(x, a, 0, false); }
 
+// The ops as types. AssemblyScript compiles a generic function once per type argument, so each op gets its own
+// copy of the loop with its f (forward) or d (derivative factor) inlined: the code of one hand-written loop per op.
+class OpRelu {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fRelu(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dRelu(x, y, a); }
+}
+class OpLeaky {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fLeaky(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dLeaky(x, y, a); }
+}
+class OpTanh {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fTanh(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dTanh(x, y, a); }
+}
+class OpSigmoid {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fSigmoid(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dSigmoid(x, y, a); }
+}
+class OpGelu {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fGelu(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dGelu(x, y, a); }
+}
+class OpSilu {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fSilu(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dSilu(x, y, a); }
+}
+class OpHardswish {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fHardswish(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dHardswish(x, y, a); }
+}
+class OpHardsigmoid {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fHardsigmoid(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dHardsigmoid(x, y, a); }
+}
+class OpExp {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fExp(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dExp(x, y, a); }
+}
+class OpLog {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fLog(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dLog(x, y, a); }
+}
+class OpNeg {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fNeg(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dNeg(x, y, a); }
+}
+class OpSqrt {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fSqrt(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dSqrt(x, y, a); }
+}
+class OpSquare {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fSquare(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dSquare(x, y, a); }
+}
+class OpAbs {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fAbs(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dAbs(x, y, a); }
+}
+class OpAddScalar {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fAddScalar(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dAddScalar(x, y, a); }
+}
+class OpMulScalar {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fMulScalar(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dMulScalar(x, y, a); }
+}
+class OpPow {
+  @inline f(x: v128, a: f32, ad: f64): v128 { return fPow(x, a, ad); }
+  @inline d(x: v128, y: v128, a: f32): v128 { return dPow(x, y, a); }
+}
+
+/** The forward loop of one op: two vectors per iteration (instruction-level parallelism), then the tail. */
+@inline function unaryLoop<Op>(x: usize, y: usize, i0: i32, i1: i32, a: f32, ad: f64): void {
+  const op = changetype<Op>(0); // the op classes hold no state: the reference only selects whose f is inlined
+  let i = i0;
+  for (; i + 8 <= i1; i += 8) { st(y, i, op.f(ld(x, i), a, ad)); st(y, i + 4, op.f(ld(x, i + 4), a, ad)); }
+  for (; i + 4 <= i1; i += 4) st(y, i, op.f(ld(x, i), a, ad));
+  if (i < i1) { const v = tailLoad(x, i, i1 - i); tailStore(y, i, i1 - i, op.f(v, a, ad)); }
+}
+
+/** The backward loop of one op: dx = dy · f'(x). */
+@inline function unaryBackwardLoop<Op>(x: usize, y: usize, dy: usize, dx: usize, i0: i32, i1: i32, a: f32): void {
+  const op = changetype<Op>(0);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), op.d(ld(x, i), ld(y, i), a)));
+  if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), op.d(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
+}
+
 /** Args: op, x, y, dy, dx, len, alpha. */
 export function unaryBackwardJob(tid: i32, nth: i32): void {
   const op = argi(0), x = argp(1), y = argp(2), dy = argp(3), dx = argp(4), len = argi(5), a = <f32>argf(6);
   const i0 = splitAt(len, tid, nth, 16), i1 = splitAt(len, tid + 1, nth, 16);
   switch (op) {
-    case K.U_RELU: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dRelu(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dRelu(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_LEAKY_RELU: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dLeaky(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dLeaky(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_TANH: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dTanh(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dTanh(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_SIGMOID: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dSigmoid(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dSigmoid(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_GELU: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dGelu(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dGelu(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_SILU: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dSilu(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dSilu(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_HARDSWISH: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dHardswish(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dHardswish(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_HARDSIGMOID: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dHardsigmoid(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dHardsigmoid(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_EXP: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dExp(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dExp(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_LOG: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dLog(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dLog(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_NEG: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dNeg(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dNeg(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_SQRT: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dSqrt(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dSqrt(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_SQUARE: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dSquare(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dSquare(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_ABS: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dAbs(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dAbs(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_ADD_SCALAR: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dAddScalar(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dAddScalar(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    case K.U_MUL_SCALAR: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dMulScalar(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dMulScalar(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
-    default: {
-      let i = i0;
-      for (; i + 4 <= i1; i += 4) st(dx, i, f32x4.mul(ld(dy, i), dPow(ld(x, i), ld(y, i), a)));
-      if (i < i1) { const n = i1 - i; tailStore(dx, i, n, f32x4.mul(tailLoad(dy, i, n), dPow(tailLoad(x, i, n), tailLoad(y, i, n), a))); }
-      break;
-    }
+    case K.U_RELU: unaryBackwardLoop<OpRelu>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_LEAKY_RELU: unaryBackwardLoop<OpLeaky>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_TANH: unaryBackwardLoop<OpTanh>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_SIGMOID: unaryBackwardLoop<OpSigmoid>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_GELU: unaryBackwardLoop<OpGelu>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_SILU: unaryBackwardLoop<OpSilu>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_HARDSWISH: unaryBackwardLoop<OpHardswish>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_HARDSIGMOID: unaryBackwardLoop<OpHardsigmoid>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_EXP: unaryBackwardLoop<OpExp>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_LOG: unaryBackwardLoop<OpLog>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_NEG: unaryBackwardLoop<OpNeg>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_SQRT: unaryBackwardLoop<OpSqrt>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_SQUARE: unaryBackwardLoop<OpSquare>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_ABS: unaryBackwardLoop<OpAbs>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_ADD_SCALAR: unaryBackwardLoop<OpAddScalar>(x, y, dy, dx, i0, i1, a); break;
+    case K.U_MUL_SCALAR: unaryBackwardLoop<OpMulScalar>(x, y, dy, dx, i0, i1, a); break;
+    default: unaryBackwardLoop<OpPow>(x, y, dy, dx, i0, i1, a); break;
   }
 }
 
