@@ -10,11 +10,10 @@
 // than the thread count; for the weight gradient, a band of dW columns over the whole batch).
 // Depthwise convolutions (one input and one output channel per group) use direct SIMD loops.
 import { argf, argi, argp, chunkCount, chunkDone, chunkStart, claim, imax, imin, scratchPtr, sharedPtr, waitDone } from './common';
-import { GEMM_SCRATCH_BYTES } from './gemm';
 import {
-  gemmRegion, KC, MR, NR, prepackABlock, setADy, setAFlipped, setAMatrix, setAPacked, setBIm2col, setBIm2colT,
+  GEMM_SCRATCH_BYTES, gemmRegion, KC, MR, NR, prepackABlock, setADy, setAFlipped, setAMatrix, setAPacked, setBIm2col, setBIm2colT,
   setBMatrix, setConvGeometry,
-} from './gemm';
+} from './sgemm';
 
 // Geometry (thread-local copies of the argument slots).
 let N = 0, C = 0, H = 0, W = 0, OC = 0, KH = 0, KW = 0, SH = 0, SW = 0, PH = 0, PW = 0, DH = 0, DW = 0;
@@ -548,84 +547,61 @@ export function sumRow(p: usize, len: i32): f64 {
 }
 
 function depthwiseForward(nth: i32, x: usize, w: usize, hasBias: bool, b: usize, y: usize): i32 {
+  return depthwisePlanes(false, nth, x, w, hasBias, b, y);
+}
+
+function depthwiseBackwardInput(nth: i32, dy: usize, w: usize, dx: usize): i32 {
+  return depthwisePlanes(true, nth, dx, w, false, 0, dy);
+}
+
+/**
+ * The depthwise forward pass (y += w ⊛ x, from the bias) or input gradient (dx += w ⊛ᵀ dy, from zero), one
+ * (image, channel) plane per step: `inp` holds the input-side planes (x, or dx), `outp` the output-side ones (y,
+ * or dy). Both walk the same output rows, taps and column ranges; only the direction of the update differs.
+ */
+@inline function depthwisePlanes(backward: bool, nth: i32, inp: usize, w: usize, hasBias: bool, b: usize, outp: usize): i32 {
   const planes = N * C, plane = H * W, ohow = OH * OW, khw = KH * KW;
   const total = chunkCount(planes, nth, 1);
   for (let c = claim(total); c >= 0; c = claim(total)) {
-  const p0 = chunkStart(planes, c, total, 1), p1 = chunkStart(planes, c + 1, total, 1);
-  for (let pl = p0; pl < p1; pl++) {
-    const ch = pl % C;
-    const xp = x + (<usize>pl * plane << 2), yp = y + (<usize>pl * ohow << 2), wp = w + (<usize>ch * khw << 2);
-    const bias: f32 = hasBias ? load<f32>(b + (<usize>ch << 2)) : 0;
-    for (let oy = 0; oy < OH; oy++) {
-      const yr = yp + (<usize>oy * OW << 2);
-      fillRow(yr, OW, bias);
-      for (let ky = 0; ky < KH; ky++) {
-        const iy = oy * SH - PH + ky * DH;
-        if (iy < 0 || iy >= H) continue;
-        const xr = xp + (<usize>iy * W << 2);
-        for (let kx = 0; kx < KW; kx++) {
-          const wv = load<f32>(wp + (<usize>(ky * KW + kx) << 2));
-          const off = kx * DW - PW;
-          const lo = oxRangeLo(off), hi = oxRangeHi(off);
-          let ox = lo;
-          if (SW == 1) {
-            const wvv = f32x4.splat(wv);
-            for (; ox + 4 <= hi; ox += 4) {
-              const yo = yr + (<usize>ox << 2);
-              v128.store(yo, f32x4.add(v128.load(yo), f32x4.mul(wvv, v128.load(xr + (<usize>(ox + off) << 2)))));
-            }
-          }
-          for (; ox < hi; ox++) {
-            const yo = yr + (<usize>ox << 2);
-            store<f32>(yo, load<f32>(yo) + wv * load<f32>(xr + (<usize>(ox * SW + off) << 2)));
-          }
+    const p0 = chunkStart(planes, c, total, 1), p1 = chunkStart(planes, c + 1, total, 1);
+    for (let pl = p0; pl < p1; pl++) {
+      const ch = pl % C;
+      const ip = inp + (<usize>pl * plane << 2), op = outp + (<usize>pl * ohow << 2), wp = w + (<usize>ch * khw << 2);
+      const bias: f32 = hasBias ? load<f32>(b + (<usize>ch << 2)) : 0;
+      if (backward) memory.fill(ip, 0, <usize>plane << 2);
+      for (let oy = 0; oy < OH; oy++) {
+        const orow = op + (<usize>oy * OW << 2);
+        if (!backward) fillRow(orow, OW, bias);
+        for (let ky = 0; ky < KH; ky++) {
+          const iy = oy * SH - PH + ky * DH;
+          if (iy < 0 || iy >= H) continue;
+          const irow = ip + (<usize>iy * W << 2);
+          for (let kx = 0; kx < KW; kx++) depthwiseTap(backward, orow, irow, load<f32>(wp + (<usize>(ky * KW + kx) << 2)), kx * DW - PW);
         }
       }
     }
-  }
-  chunkDone();
+    chunkDone();
   }
   return total;
 }
 
-function depthwiseBackwardInput(nth: i32, dy: usize, w: usize, dx: usize): i32 {
-  const planes = N * C, plane = H * W, ohow = OH * OW, khw = KH * KW;
-  const total = chunkCount(planes, nth, 1);
-  for (let c = claim(total); c >= 0; c = claim(total)) {
-  const p0 = chunkStart(planes, c, total, 1), p1 = chunkStart(planes, c + 1, total, 1);
-  for (let pl = p0; pl < p1; pl++) {
-    const ch = pl % C;
-    const dxp = dx + (<usize>pl * plane << 2), dyp = dy + (<usize>pl * ohow << 2), wp = w + (<usize>ch * khw << 2);
-    memory.fill(dxp, 0, <usize>plane << 2);
-    for (let oy = 0; oy < OH; oy++) {
-      const dyr = dyp + (<usize>oy * OW << 2);
-      for (let ky = 0; ky < KH; ky++) {
-        const iy = oy * SH - PH + ky * DH;
-        if (iy < 0 || iy >= H) continue;
-        const dxr = dxp + (<usize>iy * W << 2);
-        for (let kx = 0; kx < KW; kx++) {
-          const wv = load<f32>(wp + (<usize>(ky * KW + kx) << 2));
-          const off = kx * DW - PW;
-          const lo = oxRangeLo(off), hi = oxRangeHi(off);
-          let ox = lo;
-          if (SW == 1) {
-            const wvv = f32x4.splat(wv);
-            for (; ox + 4 <= hi; ox += 4) {
-              const d = dxr + (<usize>(ox + off) << 2);
-              v128.store(d, f32x4.add(v128.load(d), f32x4.mul(wvv, v128.load(dyr + (<usize>ox << 2)))));
-            }
-          }
-          for (; ox < hi; ox++) {
-            const d = dxr + (<usize>(ox * SW + off) << 2);
-            store<f32>(d, load<f32>(d) + wv * load<f32>(dyr + (<usize>ox << 2)));
-          }
-        }
-      }
+/** One tap along an output row: orow[ox] += wv·irow[ox·SW + off] (forward), or irow[…] += wv·orow[ox] (backward). */
+@inline function depthwiseTap(backward: bool, orow: usize, irow: usize, wv: f32, off: i32): void {
+  const lo = oxRangeLo(off), hi = oxRangeHi(off);
+  let ox = lo;
+  if (SW == 1) {
+    const wvv = f32x4.splat(wv);
+    for (; ox + 4 <= hi; ox += 4) {
+      const o = orow + (<usize>ox << 2), i = irow + (<usize>(ox + off) << 2);
+      if (backward) v128.store(i, f32x4.add(v128.load(i), f32x4.mul(wvv, v128.load(o))));
+      else v128.store(o, f32x4.add(v128.load(o), f32x4.mul(wvv, v128.load(i))));
     }
   }
-  chunkDone();
+  for (; ox < hi; ox++) {
+    const o = orow + (<usize>ox << 2), i = irow + (<usize>(ox * SW + off) << 2);
+    if (backward) store<f32>(i, load<f32>(i) + wv * load<f32>(o));
+    else store<f32>(o, load<f32>(o) + wv * load<f32>(i));
   }
-  return total;
 }
 
 function depthwiseBackwardWeight(nth: i32, x: usize, dy: usize, dw: usize, hasDb: bool, db: usize): i32 {

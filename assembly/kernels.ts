@@ -3,11 +3,11 @@
 // of the job until none is left, and run returns the job's chunk count (the main thread waits for that many to
 // be done).
 import * as K from '../src/engine/backends/wasm-abi';
-import { gemmJob, gemmWorkspace as gemmWs } from './blas';
+import { gemmJob, gemmWorkspace as gemmWs } from './gemm-job';
 import { chunkDone, claim, jobIsCurrent, setJob } from './common';
 import { convBackwardInputJob, convBackwardWeightJob, convForwardJob, convWorkspace as convWs } from './conv';
 import * as E from './elementwise';
-import { GEMM_SCRATCH_BYTES } from './gemm';
+import { GEMM_SCRATCH_BYTES } from './sgemm';
 import * as P from './pool';
 
 /** Bytes of shared workspace a convolution needs (arguments already in the control block at `base`). */

@@ -11,6 +11,7 @@ import type { FloatArray } from './heap.js';
 import { trackTensor } from './scope.js';
 import type { GradNode } from './autograd.js';
 import { argmaxOfRows } from '../util/argmax.js';
+export { contiguousStrides } from './shape-utils.js';
 
 export type DType = 'float32' | 'int32';
 export type Shape = readonly number[];
@@ -185,16 +186,6 @@ export function shapeSize(shape: Shape): number {
     n *= d;
   }
   return n;
-}
-
-export function contiguousStrides(shape: Shape): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d]!;
-  }
-  return strides;
 }
 
 export function sameShape(a: Shape, b: Shape): boolean {

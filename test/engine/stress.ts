@@ -355,7 +355,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
     if (!heap.shared) throw new Error('needs shared WebAssembly memory');
     const wasm = await WasmBackend.create(heap, { threads: 2, parallelFlops: 1, parallelElements: 1 });
     if (wasm.threads !== 2) { wasm.dispose(); throw new Error(`the wasm backend came up with ${wasm.threads} thread(s), not 2`); }
-    wasm.setTestHooks(o.hooks ?? {});
+    wasm.testing.setTestHooks(o.hooks ?? {});
     const s = new Session(heap, new ReferenceBackend(heap), wasm, seed++);
     heaps++;
     const ballast: number[] = [];

@@ -72,3 +72,18 @@ export function threadsFromEnv(p: Platform): number {
   const n = env !== undefined && env !== '' ? Number.parseInt(env, 10) : NaN;
   return Number.isFinite(n) && n >= 1 ? n : Math.max(1, p.defaultThreads());
 }
+
+const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
+
+/** build/kernels.wasm (shared memory) or build/kernels-single.wasm, relative to the package root. */
+export function compileKernels(shared: boolean): Promise<WebAssembly.Module> {
+  // This file is dist/src/engine/backends/wasm-platform.js: the package root is four levels up.
+  const url = new URL(`../../../../build/${shared ? 'kernels.wasm' : 'kernels-single.wasm'}`, import.meta.url);
+  let p = moduleCache.get(url.href);
+  if (!p) {
+    p = platform().then(async (pl) => WebAssembly.compile(await pl.readBinary(url)));
+    moduleCache.set(url.href, p);
+    p.catch(() => moduleCache.delete(url.href));
+  }
+  return p;
+}

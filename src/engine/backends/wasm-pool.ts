@@ -3,7 +3,10 @@
  * A job is dispatched through the pool's control block in the heap: the main thread resets the chunk queue (tagged
  * with the job's sequence number), writes the kernel id and arguments, bumps the sequence word and notifies;
  * workers (spinning briefly, then parked in Atomics.wait) wake and claim chunks alongside the main thread, which
- * then waits until every chunk is done. A worker that is not scheduled in time simply finds nothing left to do.
+ * then waits until every chunk is done. A worker that is not scheduled in time simply finds nothing left to do;
+ * one that wakes after the job is over may read the next job's half-written arguments, so job functions write
+ * nothing before their first claim and such a worker's trap is discarded (assembly/common.ts, wasm-worker.ts).
+ * A trap on any thread fails the pool with one line. Test hooks: setTestHooks, chunkCounts.
  * Without shared memory there are no workers and every job runs on the main thread.
  */
 import {

@@ -10,13 +10,15 @@ import type {
   AdamUpdate, AdaptivePoolParams, BinaryOp, Conv2dParams, GemmParams, Pool2dParams, SgdUpdate, UnaryOp,
 } from '../backend.js';
 import type { Heap } from '../heap.js';
+import { collapseAxes } from '../shape-utils.js';
 import { ReferenceBackend } from './reference.js';
 import * as abi from './wasm-abi.js';
 import {
   ARGS, CTRL_BYTES, K_CONV_BWD_INPUT, K_CONV_BWD_WEIGHT, K_CONV_FWD, K_GEMM, MAX_ARGS,
   MAX_THREADS, SCRATCH_TABLE, SHARED_TABLE,
 } from './wasm-abi.js';
-import { platform, threadsFromEnv } from './wasm-platform.js';
+import { UNARY_ID, BINARY_ID, unaryCost } from './wasm-ops.js';
+import { compileKernels, platform, threadsFromEnv } from './wasm-platform.js';
 import { WasmPool } from './wasm-pool.js';
 
 export interface WasmBackendOptions {
@@ -24,11 +26,7 @@ export interface WasmBackendOptions {
   threads?: number;
   /** A compiled kernel module to use instead of build/kernels*.wasm (benchmarks of alternative builds). */
   module?: WebAssembly.Module;
-  /**
-   * Work below which a kernel stays on the calling thread: flops for GEMMs and convolutions (default 2^19),
-   * elements touched for the memory-bound kernels (default 2^14). Tests set both to 1 to run every kernel on
-   * every thread.
-   */
+  /** Work below which a kernel stays on one thread: flops (default 2^19), elements touched (default 2^14). */
   parallelFlops?: number;
   parallelElements?: number;
 }
@@ -36,35 +34,11 @@ export interface WasmBackendOptions {
 /** Test-only hooks of the thread pool; see WasmPool.setTestHooks. */
 export type PoolTestHooks = Parameters<WasmPool['setTestHooks']>[0];
 
-/** Below this many flops a GEMM stays on one thread (waking a worker costs more than it saves). */
-const GEMM_PARALLEL_FLOPS = 1 << 19;
-/** Below this many elements touched a memory-bound kernel stays on one thread. */
-const ELEMENTWISE_PARALLEL = 1 << 14;
+/** Below this many flops (elements touched, for memory-bound kernels) waking a worker costs more than it saves. */
+const GEMM_PARALLEL_FLOPS = 1 << 19, ELEMENTWISE_PARALLEL = 1 << 14;
 
-const UNARY_ID: Record<UnaryOp, number> = {
-  relu: abi.U_RELU, leaky_relu: abi.U_LEAKY_RELU, tanh: abi.U_TANH, sigmoid: abi.U_SIGMOID, gelu: abi.U_GELU,
-  silu: abi.U_SILU, hardswish: abi.U_HARDSWISH, hardsigmoid: abi.U_HARDSIGMOID, exp: abi.U_EXP, log: abi.U_LOG,
-  neg: abi.U_NEG, sqrt: abi.U_SQRT, square: abi.U_SQUARE, abs: abi.U_ABS, pow: abi.U_POW,
-  add_scalar: abi.U_ADD_SCALAR, mul_scalar: abi.U_MUL_SCALAR,
-};
-const BINARY_ID: Record<BinaryOp, number> = { add: abi.B_ADD, sub: abi.B_SUB, mul: abi.B_MUL, div: abi.B_DIV };
 /** Most axes a strided kernel takes after collapsing (three stride arrays must fit the argument slots). */
 const MAX_RANK = Math.floor((MAX_ARGS - 8) / 3);
-
-const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
-
-/** build/kernels.wasm (shared memory) or build/kernels-single.wasm, relative to the package root. */
-function compileKernels(shared: boolean): Promise<WebAssembly.Module> {
-  // This file is dist/src/engine/backends/wasm.js: the package root is four levels up.
-  const url = new URL(`../../../../build/${shared ? 'kernels.wasm' : 'kernels-single.wasm'}`, import.meta.url);
-  let p = moduleCache.get(url.href);
-  if (!p) {
-    p = platform().then(async (pl) => WebAssembly.compile(await pl.readBinary(url)));
-    moduleCache.set(url.href, p);
-    p.catch(() => moduleCache.delete(url.href));
-  }
-  return p;
-}
 
 export class WasmBackend extends ReferenceBackend {
   override readonly name: 'wasm' | 'reference' = 'wasm';
@@ -124,18 +98,9 @@ export class WasmBackend extends ReferenceBackend {
     for (const p of this.scratch.splice(0)) this.heap.free(p);
   }
 
-  /** Test-only: see WasmPool.setTestHooks. */
-  setTestHooks(hooks: PoolTestHooks): void {
-    this.pool.setTestHooks(hooks);
-  }
-
-  /** Chunks each thread (0 = the calling thread) has finished since the last resetChunkCounts(). */
-  chunkCounts(): number[] {
-    return this.pool.chunkCounts();
-  }
-
-  resetChunkCounts(): void {
-    this.pool.resetChunkCounts();
+  /** Test-only: the pool's hooks and its per-thread chunk counters (see WasmPool.setTestHooks). */
+  get testing(): Pick<WasmPool, 'setTestHooks' | 'chunkCounts' | 'resetChunkCounts'> {
+    return this.pool;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -275,16 +240,16 @@ export class WasmBackend extends ReferenceBackend {
     this.dispatch('unaryBackward', abi.K_UNARY_BWD, this.par(len * unaryCost(op), this.parallelElements));
   }
 
-  override binary(op: BinaryOp, a: number, aStrides: number[], b: number, bStrides: number[], out: number, shape: number[]): void {
+  /** Callers collapse the axes first (Backend.binary's contract), so this does not collapse them again. */
+  override binary(op: BinaryOp, a: number, aStrides: readonly number[], b: number, bStrides: readonly number[], out: number, shape: readonly number[]): void {
     const total = shape.reduce((s, d) => s * d, 1);
     if (total <= 0) return;
-    const c = collapse(shape, [aStrides, bStrides, contiguousStrides(shape)]);
-    if (c.shape.length > MAX_RANK) { super.binary(op, a, aStrides, b, bStrides, out, shape); return; }
-    const r = c.shape.length;
+    const r = shape.length;
+    if (r > MAX_RANK) { super.binary(op, a, aStrides, b, bStrides, out, shape); return; }
     const args = this.args();
     args[0] = BINARY_ID[op]; args[1] = a; args[2] = b; args[3] = out; args[4] = r;
     for (let d = 0; d < r; d++) {
-      args[5 + d] = c.shape[d]!; args[5 + r + d] = c.strides[0]![d]!; args[5 + 2 * r + d] = c.strides[1]![d]!;
+      args[5 + d] = shape[d]!; args[5 + r + d] = aStrides[d]!; args[5 + 2 * r + d] = bStrides[d]!;
     }
     this.dispatch('binary', abi.K_BINARY, this.par(total, this.parallelElements));
   }
@@ -359,7 +324,7 @@ export class WasmBackend extends ReferenceBackend {
   override copy(src: number, srcStrides: number[], dst: number, dstStrides: number[], shape: number[]): void {
     const total = shape.reduce((s, d) => s * d, 1);
     if (total <= 0) return;
-    const c = collapse(shape, [srcStrides, dstStrides]);
+    const c = collapseAxes(shape, [srcStrides, dstStrides]);
     if (c.shape.length > MAX_RANK) { super.copy(src, srcStrides, dst, dstStrides, shape); return; }
     const r = c.shape.length;
     const args = this.args();
@@ -421,50 +386,11 @@ export class WasmBackend extends ReferenceBackend {
   }
 }
 
-/** Relative cost per element of a unary op (transcendental ops are worth splitting sooner). */
-function unaryCost(op: UnaryOp): number {
-  switch (op) {
-    case 'tanh': case 'sigmoid': case 'gelu': case 'silu': case 'exp': case 'log': return 8;
-    case 'pow': return 32;
-    default: return 1;
-  }
-}
-
-function contiguousStrides(shape: number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) { s[d] = acc; acc *= shape[d]!; }
-  return s;
-}
-
-/**
- * Drops unit axes and merges neighbours that are contiguous in every operand (stride[d] = stride[d+1]·shape[d+1]),
- * so that e.g. same-shape operands become one flat row and per-channel broadcasts become [rows, inner].
- */
-function collapse(shape: number[], strides: number[][]): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    const n = shape[d]!;
-    if (n === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && strides.every((s, k) => outStrides[k]![last] === s[d]! * n)) {
-      outShape[last] = outShape[last]! * n;
-      strides.forEach((s, k) => { outStrides[k]![last] = s[d]!; });
-    } else {
-      outShape.push(n);
-      strides.forEach((s, k) => outStrides[k]!.push(s[d]!));
-    }
-  }
-  if (outShape.length === 0) { outShape.push(1); outStrides.forEach((s) => s.push(0)); }
-  return { shape: outShape, strides: outStrides };
-}
+/** The kernel module's declared minimum memory (asconfig.json initialMemory: 16 pages). */
+const MODULE_MIN_BYTES = 16 * 65536;
 
 function positiveOption(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!(Number.isFinite(value) && value >= 1)) throw new Error(`wasm backend: ${name} must be a number >= 1, got ${value}`);
   return value;
 }
-
-/** The kernel module's declared minimum memory (asconfig.json initialMemory: 16 pages). */
-const MODULE_MIN_BYTES = 16 * 65536;

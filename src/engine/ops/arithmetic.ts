@@ -2,7 +2,8 @@
 import type { BinaryOp } from '../backend.js';
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
-import { broadcastShapes, broadcastStrides, collapseAxes } from './broadcast.js';
+import { broadcastShapes, broadcastStrides } from './broadcast.js';
+import { collapseAxes } from '../shape-utils.js';
 import { sumTo } from './reduce.js';
 import { assertFloat, backendOf, output } from './util.js';
 import type { Shape } from '../tensor.js';

@@ -1,4 +1,4 @@
-/** Broadcasting rules (NumPy's) and the axis bookkeeping shared by binary ops, sums and expand. */
+/** Broadcasting rules (NumPy's) and the axis bookkeeping shared by binary ops, sums and expand (axis collapsing: ../shape-utils.ts). */
 import { fmtShape, type Shape } from '../tensor.js';
 
 export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
@@ -22,29 +22,6 @@ export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
     s *= shape[i]!;
   }
   return strides;
-}
-
-/**
- * Merges neighbouring axes that every operand walks contiguously, so kernels see the smallest rank
- * (a same-shape add becomes one flat loop; a bias add becomes [n, c, hw] with strides [0, 1, 0]).
- */
-export function collapseAxes(shape: Shape, strideSets: number[][]): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strideSets.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const last = outShape.length - 1;
-    const mergeable = last >= 0 && strideSets.every((s, k) => outStrides[k]![last] === s[d]! * shape[d]!);
-    if (mergeable) {
-      outShape[last]! *= shape[d]!;
-      strideSets.forEach((s, k) => { outStrides[k]![last] = s[d]!; });
-    } else {
-      outShape.push(shape[d]!);
-      strideSets.forEach((s, k) => outStrides[k]!.push(s[d]!));
-    }
-  }
-  if (outShape.length === 0) return { shape: [1], strides: strideSets.map(() => [1]) };
-  return { shape: outShape, strides: outStrides };
 }
 
 /** The axes of `outShape` over which a tensor of `shape` was broadcast. */

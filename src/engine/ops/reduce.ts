@@ -1,7 +1,8 @@
 /** Sums and means over axes, expand (their adjoint), and sumTo (the adjoint of broadcasting). */
 import { record } from '../autograd.js';
 import { Tensor, contiguousStrides, viewAs, type Shape } from '../tensor.js';
-import { broadcastAxes, broadcastStrides, collapseAxes } from './broadcast.js';
+import { broadcastAxes, broadcastStrides } from './broadcast.js';
+import { collapseAxes } from '../shape-utils.js';
 import { assertFloat, axisIndex, backendOf, output, shapeError } from './util.js';
 
 /** Sum over `axes` (all when omitted). The result keeps size-1 axes when keepDims. */

@@ -99,10 +99,10 @@ function runAll(
 ): Float32Array[][] {
   return backends.map((b) => {
     const o = outs.map((x) => arena.copyOf(x.init, x.n));
-    if (b === w2) w2.resetChunkCounts();
+    if (b === w2) w2.testing.resetChunkCounts();
     run(b, o);
     if (b === w2 && !oneChunk) {
-      const counts = w2.chunkCounts();
+      const counts = w2.testing.chunkCounts();
       assert.ok(counts[0]! > 0 && counts[1]! > 0, `both threads must run chunks, got ${counts.join(' and ')}`);
     }
     return o.map((p, i) => arena.read(p, outs[i]!.n));
@@ -123,7 +123,7 @@ before(async () => {
   w1 = await WasmBackend.create(heap, { threads: 1 });
   // Every kernel on two threads, however small the call, and provably so (see runAll).
   w2 = await WasmBackend.create(heap, { threads: 2, parallelFlops: 1, parallelElements: 1 });
-  w2.setTestHooks({ everyThread: true });
+  w2.testing.setTestHooks({ everyThread: true });
   arena = new Arena(heap);
 });
 

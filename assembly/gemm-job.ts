@@ -1,9 +1,9 @@
-// The GEMM job. Batched products of many small matrices run one product per chunk. Otherwise each product is
+// The GEMM job: a GEMM split into chunks over the threads, on the SGEMM kernel of sgemm.ts. Batched products of many small matrices run one product per chunk. Otherwise each product is
 // processed in phases: A packed once into a shared buffer (when it fits), then per column block a packing phase
 // (all threads pack the block's B panels into one shared buffer) and a compute phase over C tiles. No packing
 // work is duplicated.
 import { argb, argi, argp, chunkDone, claim, chunkStart, imax, imin, scratchPtr, sharedPtr, waitDone } from './common';
-import { gemmRegion, KC, macroKernel, MC, MR, NC, NR, packA, packB, setAMatrix, setBMatrix } from './gemm';
+import { gemmRegion, KC, macroKernel, MC, MR, NC, NR, packA, packB, setAMatrix, setBMatrix } from './sgemm';
 
 /** Pre-packed A limit, in floats; larger A is packed per tile. */
 const A_PACK_FLOATS: i32 = 1 << 22;

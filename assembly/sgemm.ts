@@ -1,9 +1,10 @@
-// Blocked single-precision GEMM: packed A/B panels, a 4×8 f32x4 register block, KC/MC/NC cache blocking.
+// The single-threaded SGEMM kernel: packed A/B panels, a 4×8 f32x4 register block, KC/MC/NC cache blocking.
+// (gemm-job.ts splits a GEMM over threads; conv.ts drives this kernel for convolutions.)
 //
-// The driver computes C[m0:m1, n0:n1] (+)= A[m0:m1, :] · B[:, n0:n1] on the calling thread. Where A and B come
-// from is described by the thread-local source descriptors below (each worker has its own module instance, so
-// module globals are per thread): a plain strided matrix (optionally transposed), a fully pre-packed A, or the
-// implicit matrices of a convolution (im2col of an image, its transpose, dY viewed across images). Packing
+// The driver, gemmRegion, computes C[m0:m1, n0:n1] (+)= A[m0:m1, :] · B[:, n0:n1] on the calling thread. Where A
+// and B come from is described by the thread-local source descriptors below (each worker has its own module
+// instance, so module globals are per thread): a plain strided matrix (optionally transposed), a fully pre-packed
+// A, or the implicit matrices of a convolution (im2col of an image, its transpose, dY viewed across images). Packing
 // straight from the image means convolutions never materialise an im2col buffer.
 import { GEMM_KC, GEMM_MC, GEMM_MR, GEMM_NC, GEMM_NR } from '../src/engine/backends/wasm-abi';
 import { imin } from './common';
