@@ -5,11 +5,12 @@
  * cache folder removes it again, so no empty folder is left behind.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { CIFAR_ARCHIVE, extractCifarArchive, findCifarSource } from './cifar.js';
 import { datasetCacheDir, getDatasetSpec, type LoadDatasetOptions } from './catalogue.js';
+import { createAtomicWriter, type AtomicWriter } from '../util/atomic-file.js';
 
 /** The subset of the fetch Response that the downloader uses. */
 export interface FetchResponseLike {
@@ -98,8 +99,7 @@ export async function downloadFile(
   const file = basename(dest);
   const problems: string[] = [];
   for (const url of urls) {
-    const tmp = `${dest}.part-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-    let fd: number | undefined;
+    let out: AtomicWriter | undefined;
     let bar: cliProgress.SingleBar | undefined;
     try {
       log(`Downloading ${url}`);
@@ -122,10 +122,11 @@ export async function downloadFile(
         bar.start(total || 1, 0);
       }
       const hash = createHash('md5');
-      fd = openSync(tmp, 'w');
+      const writer = createAtomicWriter(dest);
+      out = writer;
       let received = 0;
       const onChunk = (chunk: Uint8Array): void => {
-        writeSync(fd!, chunk);
+        writer.write(chunk);
         hash.update(chunk);
         received += chunk.length;
         if (bar) {
@@ -143,21 +144,18 @@ export async function downloadFile(
       } else {
         onChunk(new Uint8Array(await res.arrayBuffer()));
       }
-      closeSync(fd);
-      fd = undefined;
       const got = hash.digest('hex');
       if (got !== md5) {
-        unlinkSync(tmp);
         problems.push(`${url}: checksum mismatch: expected md5 ${md5}, got ${got} (${received} bytes, file discarded)`);
         continue;
       }
-      renameSync(tmp, dest);
+      writer.commit();
+      out = undefined;
       return;
     } catch (err) {
       problems.push(`${url}: ${errorText(err)}`);
     } finally {
-      if (fd !== undefined) closeSync(fd);
-      if (existsSync(tmp)) rmSync(tmp, { force: true });
+      out?.abort(); // a failed or mismatched download leaves no partial file
       bar?.stop();
     }
   }

@@ -1,6 +1,7 @@
 /**
  * The default backend. Ops take their backend from their inputs; creation functions use this one.
- * `useBackend` swaps it (tests run the same code on the reference backend).
+ * `setBackend` replaces it and `withBackend` swaps it for one call (tests run the same code on the reference
+ * backend); `initEngine` picks WASM or the reference backend at start-up.
  */
 import type { Backend } from './backend.js';
 import { Heap } from './heap.js';
