@@ -149,4 +149,10 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  // One line, never a stack trace: a failed kernel or a missing peer script is reported, not dumped.
+  process.stderr.write(`bench: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}\n`);
+  process.exit(1);
+}

@@ -657,7 +657,9 @@ describe('profiling', () => {
     w2.fill(y, 1000, 0);
     const e = w2.profile.get('unary');
     assert.equal(e?.calls, 2);
-    assert.ok(e!.ms >= 0);
+    assert.deepEqual([...w2.profile.keys()].sort(), ['fill', 'unary'], 'one entry per kernel called');
+    assert.equal(w2.profile.get('fill')?.calls, 1);
+    assert.ok(typeof e?.ms === 'number' && Number.isFinite(e.ms) && e.ms >= 0, `a finite duration, got ${e?.ms}`);
     assert.equal(w2.profile.get('fill')?.calls, 1);
     w2.profile = undefined;
   });
