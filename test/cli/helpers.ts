@@ -7,20 +7,10 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { repoRoot } from '../train/helpers.js';
 
-function findRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('no package.json above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-  return dir;
-}
-
-export const ROOT = findRoot();
+export const ROOT = repoRoot();
 export const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 export const TMP = mkdtempSync(join(tmpdir(), 'convlab-cli2-'));
 process.on('exit', () => rmSync(TMP, { recursive: true, force: true }));

@@ -4,17 +4,17 @@
  * stdout, exactly one line on stderr, no stack trace.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { repoRoot, tempDir } from '../train/helpers.js';
+import { tempDir } from '../train/helpers.js';
+import { assertOneLineError, convlab as runConvlab, show, type Run } from './helpers.js';
 
-export const MAIN = join(repoRoot(), 'dist', 'src', 'cli', 'main.js');
+export { MAIN, show } from './helpers.js';
+export type CliRun = Run;
 
 /** A fresh temp folder, removed when the process exits. */
 export const scratchDir = (prefix = 'convlab-cli-'): string => tempDir(prefix);
-
-export interface CliRun { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; args: string[] }
 
 export interface CliOptions {
   cwd: string;
@@ -23,22 +23,13 @@ export interface CliOptions {
   onSpawn?: (child: ChildProcess) => void;
 }
 
+/** The command on the reference backend, offline, with its dataset cache inside `cwd`. */
 export function convlab(args: string[], o: CliOptions): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, CONVLAB_BACKEND: 'reference', CONVLAB_HOME: join(o.cwd, 'home'), CONVLAB_OFFLINE: '1', ...o.env };
-    delete env.CONVLAB_DEBUG;
-    if (!o.env?.CONVLAB_DATA_DIR) delete env.CONVLAB_DATA_DIR;
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: o.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, args }));
-    o.onSpawn?.(child);
+  return runConvlab(args, {
+    cwd: o.cwd, onSpawn: o.onSpawn,
+    env: { CONVLAB_BACKEND: 'reference', CONVLAB_HOME: join(o.cwd, 'home'), CONVLAB_OFFLINE: '1', ...o.env },
   });
 }
-
-export const show = (r: CliRun): string => `convlab ${r.args.join(' ')} → exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
 
 export function assertNoStack(r: CliRun): void {
   for (const text of [r.stdout, r.stderr]) assert.ok(!/^\s{4}at /m.test(text), `stack trace in output of ${show(r)}`);
@@ -46,12 +37,7 @@ export function assertNoStack(r: CliRun): void {
 
 /** Exit code 1, nothing on stdout, exactly one line on stderr (returned without the "convlab: " prefix), no stack trace. */
 export function oneLineError(r: CliRun): string {
-  assertNoStack(r);
-  assert.equal(r.code, 1, show(r));
-  assert.equal(r.stdout, '', show(r));
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  assert.equal(lines.length, 1, show(r));
-  return lines[0]!.replace(/^convlab: /, '');
+  return assertOneLineError(r).replace(/^convlab: /, '');
 }
 
 /** Every file under `dir` (relative paths), to check that a refused command wrote nothing. */
