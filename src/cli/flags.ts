@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DATASET_NAMES, parseImbalance } from '../data/index.js';
-import { listModels } from '../models/index.js';
+import { getModelSpec, listModels, unsupportedOptionMessage } from '../models/index.js';
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
 import { MONITOR_NAMES } from '../train/trainer.js';
 import { LOCK_FILE, lockHolder } from '../train/run-lock.js';
@@ -219,6 +219,10 @@ export function parseTrainFlags(model: string, raw: RawFlags): TrainFlags {
     report: raw['report'] !== false,
     json: bool(raw, 'json'),
   };
+  const spec = getModelSpec(flags.model);
+  for (const [option, given] of [['lrn', flags.lrn], ['dropout', flags.dropout !== undefined]] as const) {
+    if (given && !spec.extraOptions.includes(option)) throw new FlagError(`--${option}: ${unsupportedOptionMessage(spec, option)}`);
+  }
   if (flags.drw !== undefined && flags.epochs !== undefined && flags.drw > flags.epochs) {
     throw new FlagError(`--drw '${flags.drw}' is invalid: must be an epoch from 1 to --epochs (${flags.epochs})`);
   }

@@ -50,6 +50,11 @@ export async function initEngine(opts: InitOptions = {}): Promise<Backend> {
   const wanted = opts.backend ?? (env.CONVLAB_BACKEND as InitOptions['backend']) ?? 'wasm';
   if (wanted === 'reference') return setBackend(new ReferenceBackend(new Heap({ shared: false })));
   if (wanted !== 'wasm') throw new Error(`unknown backend '${wanted as string}'. Valid backends: wasm, reference`);
+  // Checked here, not in the backend: a bad value must stop the run, not make it fall back to the slow backend.
+  const envThreads = env.CONVLAB_THREADS?.trim();
+  if (opts.threads === undefined && envThreads && !/^[1-9]\d*$/.test(envThreads)) {
+    throw new Error(`CONVLAB_THREADS '${env.CONVLAB_THREADS}' is invalid: must be a whole number ≥ 1 (unset it for the core count)`);
+  }
   if (current?.name === 'wasm' && (opts.threads === undefined || current.threads === opts.threads)) return current;
   const modulePath = './backends/wasm.js'; // a variable, so that tsc does not require the file at compile time
   try {

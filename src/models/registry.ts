@@ -16,6 +16,8 @@ export interface ModelSpec {
   description: string;
   /** The input the architecture was designed for: [channels, height, width]. */
   defaultInput: [number, number, number];
+  /** The family-specific switches `extra` may hold; any other key is refused rather than silently ignored. */
+  extraOptions: readonly string[];
   create(opts: ModelOptions): Module;
 }
 
@@ -24,24 +26,28 @@ const specs: ModelSpec[] = [
     name: 'lenet5',
     description: 'LeNet-5 (1998), modern variant: ReLU and max pooling; 61,706 params on MNIST',
     defaultInput: [1, 28, 28],
+    extraOptions: [],
     create: (o) => new LeNet5({ ...o, variant: 'modern' }),
   },
   {
     name: 'lenet5-classic',
     description: 'LeNet-5 as in the paper: tanh and average-pooling subsampling',
     defaultInput: [1, 28, 28],
+    extraOptions: [],
     create: (o) => new LeNet5({ ...o, variant: 'classic' }),
   },
   {
     name: 'alexnet',
     description: "AlexNet (2012), torchvision's architecture for 224×224 inputs; 61,100,840 params at 1000 classes",
     defaultInput: [3, 224, 224],
+    extraOptions: ['lrn', 'dropout'],
     create: (o) => new AlexNet({ ...o, ...(o.extra as object) }),
   },
   {
     name: 'alexnet-cifar',
     description: 'AlexNet for 32×32 inputs: five 3×3 convs, three max pools, 4096-wide classifier; 35,855,178 params',
     defaultInput: [3, 32, 32],
+    extraOptions: ['lrn', 'dropout', 'width'],
     create: (o) => new AlexNetCifar({ ...o, ...(o.extra as object) }),
   },
 ];
@@ -58,6 +64,15 @@ export function getModelSpec(name: string): ModelSpec {
 
 export function createModel(name: string, opts: Partial<ModelOptions> = {}): Module {
   const spec = getModelSpec(name);
+  for (const key of Object.keys(opts.extra ?? {})) {
+    if (!spec.extraOptions.includes(key)) throw new Error(unsupportedOptionMessage(spec, key));
+  }
   const [c, h] = spec.defaultInput;
   return spec.create({ numClasses: opts.numClasses ?? 10, inChannels: opts.inChannels ?? c, imageSize: opts.imageSize ?? h, extra: opts.extra });
+}
+
+/** "model 'lenet5' has no option 'lrn' (it takes none)": shared by createModel and the CLI's flag check. */
+export function unsupportedOptionMessage(spec: ModelSpec, option: string): string {
+  const takes = spec.extraOptions.length ? spec.extraOptions.join(', ') : 'none';
+  return `model '${spec.name}' has no option '${option}' (it takes: ${takes})`;
 }

@@ -57,6 +57,8 @@ const refused: [string, RawFlags, string][] = [
   ['--resume with --overwrite', { resume: true, overwrite: true, out: USED }, '--resume and --overwrite exclude each other: --resume continues the run in --out, --overwrite starts it afresh'],
   ['--out is a file', { out: FILE }, `--out '${FILE}': is a file, expected a run directory (a new or empty folder)`],
   ['--out holds a run', { out: USED }, `--out '${USED}': folder is not empty (holds metrics.jsonl); pass --resume to continue that run or --overwrite to replace it`],
+  ['--lrn on lenet5', { lrn: true }, "--lrn: model 'lenet5' has no option 'lrn' (it takes: none)"],
+  ['--dropout on lenet5', { dropout: '0.3' }, "--dropout: model 'lenet5' has no option 'dropout' (it takes: none)"],
   ['--resume with no checkpoint', { out: USED, resume: true }, `--out '${USED}' --resume: no checkpoint to resume from (${join(USED, 'last.safetensors')} not found)`],
 ];
 

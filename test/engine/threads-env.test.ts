@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ const ENGINE = join(repoRoot(), 'dist', 'src', 'engine', 'engine.js');
 const TMP = mkdtempSync(join(tmpdir(), 'convlab-threads-'));
 process.on('exit', () => rmSync(TMP, { recursive: true, force: true }));
 
-function threadsIn(env: string | undefined, option?: number): number {
+function runWith(env: string | undefined, option?: number): SpawnSyncReturns<string> {
   const script = `const { initEngine } = await import(${JSON.stringify(ENGINE)});
 const b = await initEngine(${option === undefined ? '' : `{ threads: ${option} }`});
 process.stdout.write(b.name + ' ' + b.threads);
@@ -26,7 +26,11 @@ b.dispose?.();`;
   // A script file, not `node -e`: worker threads inherit the parent's exec arguments, and `--input-type` breaks them.
   const file = join(TMP, `threads-${env ?? 'unset'}-${option ?? 'default'}.mjs`);
   writeFileSync(file, script);
-  const r = spawnSync(process.execPath, [file], { env: childEnv, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, [file], { env: childEnv, encoding: 'utf8', timeout: 60_000 });
+}
+
+function threadsIn(env: string | undefined, option?: number): number {
+  const r = runWith(env, option);
   assert.equal(r.status, 0, r.stderr);
   const [name, threads] = r.stdout.split(' ');
   assert.equal(name, 'wasm', r.stderr);
@@ -42,4 +46,13 @@ test('CONVLAB_THREADS sets the default thread count; the threads option wins ove
     ['unset: the core count', undefined, undefined, Math.max(1, availableParallelism())],
   ];
   for (const [name, env, option, expected] of cases) assert.equal(threadsIn(env, option), expected, name);
+});
+
+test('an invalid CONVLAB_THREADS stops with one line instead of falling back to the core count', { timeout: 120_000 }, () => {
+  for (const bad of ['abc', '0', '-2', '1.5']) {
+    const r = runWith(bad);
+    assert.notEqual(r.status, 0, bad);
+    assert.match(r.stderr, new RegExp(`CONVLAB_THREADS '${bad.replace('.', '\\.')}' is invalid: must be a whole number ≥ 1`), bad);
+  }
+  assert.equal(threadsIn('abc', 2), 2, 'an explicit threads option does not read the variable');
 });

@@ -100,3 +100,13 @@ test('alexnet (224×224) lrn and dropout: LRN after the first two ReLUs, the giv
   assert.deepEqual(layerNames(m.classifier).filter((n) => n.startsWith('Dropout')), ['Dropout(p=0.2)', 'Dropout(p=0.2)']);
   m.dispose();
 }));
+
+test('a family-specific option the model does not take is refused, not ignored', { timeout: 10_000 }, () => {
+  const cases: [string, Record<string, unknown>, string][] = [
+    ['lenet5', { lrn: true }, "model 'lenet5' has no option 'lrn' (it takes: none)"],
+    ['lenet5-classic', { dropout: 0.3 }, "model 'lenet5-classic' has no option 'dropout' (it takes: none)"],
+    ['alexnet', { width: 0.5 }, "model 'alexnet' has no option 'width' (it takes: lrn, dropout)"],
+    ['alexnet-cifar', { lrm: true }, "model 'alexnet-cifar' has no option 'lrm' (it takes: lrn, dropout, width)"],
+  ];
+  for (const [model, extra, message] of cases) assert.throws(() => createModel(model, { extra }), { message }, model);
+});

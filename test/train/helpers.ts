@@ -82,7 +82,7 @@ export function registerTestModels(): void {
   const specs = listModels();
   if (specs.some((s) => s.name === TEST_MLP)) return;
   specs.push({
-    name: TEST_MLP, description: 'test only: Flatten → Linear(·, 24) → ReLU → Dropout(0.5) → Linear(24, C)', defaultInput: [1, 10, 10],
+    name: TEST_MLP, description: 'test only: Flatten → Linear(·, 24) → ReLU → Dropout(0.5) → Linear(24, C)', defaultInput: [1, 10, 10], extraOptions: [],
     create: (o) => new Sequential(Flatten(), new Linear(o.inChannels * o.imageSize * o.imageSize, 24), ReLU(), Dropout(0.5), new Linear(24, o.numClasses)),
   });
   assert.ok(listModels().some((s) => s.name === TEST_MLP), 'listModels() no longer returns the live registry; register the test model another way');
