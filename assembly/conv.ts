@@ -71,33 +71,51 @@ export function convForwardJob(tid: i32, nth: i32): i32 {
   const x = argp(16), w = argp(17), hasBias = argf(18) >= 0, b = hasBias ? argp(18) : 0, y = argp(19);
   if (isDepthwise()) return depthwiseForward(nth, x, w, hasBias, b, y);
   if (isDirect()) return directForward(tid, nth, x, w, hasBias, b, y);
+  return prepackedConvGemm(tid, nth, false, w, x, y, hasBias, b);
+}
+
+/**
+ * The two jobs that multiply prepacked weights by an implicit im2col, Out_img,g [rows × n] = A_g [rows × kk] ·
+ * im2col(In_img,g): the forward (A_g = W_g, In = X, Out = Y, plus bias) and the stride-1 input gradient (A_g = the
+ * flipped, transposed W_g, In = dY, Out = dX). Phase 1 packs A_g k-block by k-block into shared slot 0; phase 2
+ * takes one chunk per (image, group, row band). `flipped` must be a constant: each caller inlines to its own job.
+ */
+@inline function prepackedConvGemm(tid: i32, nth: i32, flipped: bool, w: usize, src: usize, dst: usize, hasBias: bool, b: usize): i32 {
   const scratch = scratchPtr(tid);
-  const mpad = roundUp(OCG, MR), ohow = OH * OW, plane = H * W;
+  const ohow = OH * OW, plane = H * W;
+  const rows = flipped ? CG : OCG, kk = flipped ? OCG * KH * KW : CKK;
+  const srcC = flipped ? OC : C, srcCG = flipped ? OCG : CG, srcPlane = flipped ? ohow : plane;
+  const dstC = flipped ? C : OC, dstPlane = flipped ? plane : ohow;
+  const mpad = roundUp(rows, MR);
   const wp = sharedPtr(0);
-  const gstride = <usize>mpad * CKK << 2;
-  const kBlocks = (CKK + KC - 1) / KC;
-  const P = GROUPS * kBlocks, rb = rowBands(OCG, nth);
+  const gstride = <usize>mpad * kk << 2;
+  const kBlocks = (kk + KC - 1) / KC;
+  const P = GROUPS * kBlocks, rb = rowBands(rows, nth);
   const total = P + N * GROUPS * rb;
-  setConvGeometry(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
+  // The flipped product is a stride-1 convolution of dY (OH×OW) padded to give H×W outputs.
+  if (flipped) setConvGeometry(OH, OW, KH, KW, 1, 1, DH * (KH - 1) - PH, DW * (KW - 1) - PW, DH, DW, H, W);
+  else setConvGeometry(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
   for (let c = claim(total); c >= 0; c = claim(total)) {
     if (c < P) {
       const g = c / kBlocks, pc = (c - g * kBlocks) * KC;
-      setAMatrix(w + (<usize>g * OCG * CKK << 2), CKK, false);
-      prepackABlock(OCG, pc, imin(KC, CKK - pc), wp + <usize>g * gstride);
+      const wg = w + (<usize>g * OCG * CKK << 2);
+      if (flipped) setAFlipped(wg, CG);
+      else setAMatrix(wg, CKK, false);
+      prepackABlock(rows, pc, imin(KC, kk - pc), wp + <usize>g * gstride);
     } else {
       waitDone(P);
       const t = c - P;
       const img = t / (GROUPS * rb), r0 = t - img * GROUPS * rb, g = r0 / rb, band = r0 - g * rb;
-      const m0 = chunkStart(OCG, band, rb, MR), m1 = chunkStart(OCG, band + 1, rb, MR);
+      const m0 = chunkStart(rows, band, rb, MR), m1 = chunkStart(rows, band + 1, rb, MR);
       if (m1 > m0) {
         setAPacked(wp + <usize>g * gstride, mpad);
-        const xs = x + (<usize>(img * C + g * CG) * plane << 2);
-        if (isPointwise()) setBMatrix(xs, plane, false);
-        else setBIm2col(xs);
-        const yc = y + (<usize>(img * OC + g * OCG) * ohow << 2);
-        gemmRegion(m0, m1, 0, ohow, CKK, yc, ohow, false, scratch);
+        const s = src + (<usize>(img * srcC + g * srcCG) * srcPlane << 2);
+        if (isPointwise()) setBMatrix(s, srcPlane, false);
+        else setBIm2col(s);
+        const d = dst + (<usize>(img * dstC + g * rows) * dstPlane << 2);
+        gemmRegion(m0, m1, 0, dstPlane, kk, d, dstPlane, false, scratch);
         if (hasBias) {
-          for (let o = m0; o < m1; o++) addConst(yc + (<usize>o * ohow << 2), ohow, load<f32>(b + (<usize>(g * OCG + o) << 2)));
+          for (let o = m0; o < m1; o++) addConst(d + (<usize>o * dstPlane << 2), dstPlane, load<f32>(b + (<usize>(g * OCG + o) << 2)));
         }
       }
     }
@@ -371,39 +389,11 @@ export function convBackwardInputJob(tid: i32, nth: i32): i32 {
   readGeometry();
   const dy = argp(16), w = argp(17), dx = argp(18);
   if (isDepthwise()) return depthwiseBackwardInput(nth, dy, w, dx);
+  // Stride 1: dX_img,g [cg × H·W] = flip(W_g)ᵀ [cg × ocg·KH·KW] · im2col'(dY_img,g).
+  if (flippedInputGrad()) return prepackedConvGemm(tid, nth, true, w, dy, dx, false, 0);
   const scratch = scratchPtr(tid);
   const ohow = OH * OW, plane = H * W;
   const wp = sharedPtr(0);
-  if (flippedInputGrad()) {
-    // dX_img,g [cg × H·W] = flip(W_g)ᵀ [cg × ocg·KH·KW] · im2col'(dY_img,g).
-    const kk = OCG * KH * KW, mpad = roundUp(CG, MR);
-    const gstride = <usize>mpad * kk << 2;
-    const kBlocks = (kk + KC - 1) / KC;
-    const P = GROUPS * kBlocks, rb = rowBands(CG, nth);
-    const total = P + N * GROUPS * rb;
-    setConvGeometry(OH, OW, KH, KW, 1, 1, DH * (KH - 1) - PH, DW * (KW - 1) - PW, DH, DW, H, W);
-    for (let c = claim(total); c >= 0; c = claim(total)) {
-      if (c < P) {
-        const g = c / kBlocks, pc = (c - g * kBlocks) * KC;
-        setAFlipped(w + (<usize>g * OCG * CKK << 2), CG);
-        prepackABlock(CG, pc, imin(KC, kk - pc), wp + <usize>g * gstride);
-      } else {
-        waitDone(P);
-        const t = c - P;
-        const img = t / (GROUPS * rb), r0 = t - img * GROUPS * rb, g = r0 / rb, band = r0 - g * rb;
-        const m0 = chunkStart(CG, band, rb, MR), m1 = chunkStart(CG, band + 1, rb, MR);
-        if (m1 > m0) {
-          setAPacked(wp + <usize>g * gstride, mpad);
-          const ds = dy + (<usize>(img * OC + g * OCG) * ohow << 2);
-          if (isPointwise()) setBMatrix(ds, ohow, false);
-          else setBIm2col(ds);
-          gemmRegion(m0, m1, 0, plane, kk, dx + (<usize>(img * C + g * CG) * plane << 2), plane, false, scratch);
-        }
-      }
-      chunkDone();
-    }
-    return total;
-  }
   // Strided: col [CKK × OH·OW] = W_gᵀ · dY_img,g, then scatter-add into dX.
   const mpad = roundUp(CKK, MR);
   const gstride = <usize>mpad * OCG << 2;

@@ -167,77 +167,62 @@ let wy0 = 0, wy1 = 0, wx0 = 0, wx1 = 0;
 /** Args: pool params, x, y. */
 export function avgPoolJob(tid: i32, nth: i32): void {
   readPool();
-  const x = argp(13), y = argp(14);
-  const planes = N * C, plane = H * W, oplane = OH * OW;
-  const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
-  for (let pl = p0; pl < p1; pl++) {
-    const xp = x + (<usize>pl * plane << 2), yp = y + (<usize>pl * oplane << 2);
-    for (let oy = 0; oy < OH; oy++) {
-      for (let ox = 0; ox < OW; ox++) {
-        const div = avgWindow(oy, ox);
-        let acc: f64 = 0;
-        for (let iy = wy0; iy < wy1; iy++) for (let ix = wx0; ix < wx1; ix++) acc += <f64>lf(xp, iy * W + ix);
-        sf(yp, oy * OW + ox, <f32>(acc / <f64>div));
-      }
-    }
-  }
+  averagePoolPlanes(tid, nth, false, false, N * C, H, W, OH, OW, argp(13), argp(14));
 }
 
 /** Args: pool params, dy, dx. */
 export function avgPoolBackwardJob(tid: i32, nth: i32): void {
   readPool();
-  const dy = argp(13), dx = argp(14);
-  const planes = N * C, plane = H * W, oplane = OH * OW;
-  const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
-  for (let pl = p0; pl < p1; pl++) {
-    const dxp = dx + (<usize>pl * plane << 2), dyp = dy + (<usize>pl * oplane << 2);
-    memory.fill(dxp, 0, <usize>plane << 2);
-    for (let oy = 0; oy < OH; oy++) {
-      for (let ox = 0; ox < OW; ox++) {
-        const div = avgWindow(oy, ox);
-        const g = <f32>(<f64>lf(dyp, oy * OW + ox) / <f64>div);
-        for (let iy = wy0; iy < wy1; iy++) {
-          for (let ix = wx0; ix < wx1; ix++) { const at = iy * W + ix; sf(dxp, at, lf(dxp, at) + g); }
-        }
-      }
-    }
-  }
+  averagePoolPlanes(tid, nth, true, false, N * C, H, W, OH, OW, argp(13), argp(14));
 }
 
 /** Args: n, c, h, w, oh, ow, x, y. Window [⌊i·h/oh⌋, ⌈(i+1)·h/oh⌉). */
 export function adaptiveAvgPoolJob(tid: i32, nth: i32): void {
-  const n = argi(0), c = argi(1), h = argi(2), w = argi(3), oh = argi(4), ow = argi(5), x = argp(6), y = argp(7);
-  const planes = n * c, plane = h * w, oplane = oh * ow;
-  const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
-  for (let pl = p0; pl < p1; pl++) {
-    const xp = x + (<usize>pl * plane << 2), yp = y + (<usize>pl * oplane << 2);
-    for (let oy = 0; oy < oh; oy++) {
-      const y0 = oy * h / oh, y1 = ((oy + 1) * h + oh - 1) / oh;
-      for (let ox = 0; ox < ow; ox++) {
-        const x0 = ox * w / ow, x1 = ((ox + 1) * w + ow - 1) / ow;
-        let acc: f64 = 0;
-        for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) acc += <f64>lf(xp, iy * w + ix);
-        sf(yp, oy * ow + ox, <f32>(acc / <f64>((y1 - y0) * (x1 - x0))));
-      }
-    }
-  }
+  averagePoolPlanes(tid, nth, false, true, argi(0) * argi(1), argi(2), argi(3), argi(4), argi(5), argp(6), argp(7));
 }
 
 /** Args: n, c, h, w, oh, ow, dy, dx. */
 export function adaptiveAvgPoolBackwardJob(tid: i32, nth: i32): void {
-  const n = argi(0), c = argi(1), h = argi(2), w = argi(3), oh = argi(4), ow = argi(5), dy = argp(6), dx = argp(7);
-  const planes = n * c, plane = h * w, oplane = oh * ow;
+  averagePoolPlanes(tid, nth, true, true, argi(0) * argi(1), argi(2), argi(3), argi(4), argi(5), argp(6), argp(7));
+}
+
+/**
+ * This thread's planes of an average pool: forward, out[o] = mean of `inp` over output o's window (summed in
+ * f64, row by row); backward, each element of o's window in `out` (zeroed first) gets inp[o] / divisor. Windows
+ * are avgWindow's (kernel, stride, padding) or, when adaptive, [⌊i·h/oh⌋, ⌈(i+1)·h/oh⌉) per axis. `backward`
+ * and `adaptive` must be constants: each job inlines to its own loop.
+ */
+@inline function averagePoolPlanes(
+  tid: i32, nth: i32, backward: bool, adaptive: bool, planes: i32, h: i32, w: i32, oh: i32, ow: i32, inp: usize, out: usize,
+): void {
+  const plane = h * w, oplane = oh * ow;
+  const inPlane = backward ? oplane : plane, outPlane = backward ? plane : oplane;
   const p0 = splitAt(planes, tid, nth, 1), p1 = splitAt(planes, tid + 1, nth, 1);
   for (let pl = p0; pl < p1; pl++) {
-    const dxp = dx + (<usize>pl * plane << 2), dyp = dy + (<usize>pl * oplane << 2);
-    memory.fill(dxp, 0, <usize>plane << 2);
+    const ip = inp + (<usize>pl * inPlane << 2), op = out + (<usize>pl * outPlane << 2);
+    if (backward) memory.fill(op, 0, <usize>plane << 2);
     for (let oy = 0; oy < oh; oy++) {
-      const y0 = oy * h / oh, y1 = ((oy + 1) * h + oh - 1) / oh;
+      // Adaptive windows' rows depend on oy alone.
+      const ay0 = adaptive ? oy * h / oh : 0, ay1 = adaptive ? ((oy + 1) * h + oh - 1) / oh : 0;
       for (let ox = 0; ox < ow; ox++) {
-        const x0 = ox * w / ow, x1 = ((ox + 1) * w + ow - 1) / ow;
-        const g = <f32>(<f64>lf(dyp, oy * ow + ox) / <f64>((y1 - y0) * (x1 - x0)));
-        for (let iy = y0; iy < y1; iy++) {
-          for (let ix = x0; ix < x1; ix++) { const at = iy * w + ix; sf(dxp, at, lf(dxp, at) + g); }
+        let y0 = ay0, y1 = ay1, x0 = 0, x1 = 0, div = 0;
+        if (adaptive) {
+          x0 = ox * w / ow; x1 = ((ox + 1) * w + ow - 1) / ow;
+          div = (y1 - y0) * (x1 - x0);
+        } else {
+          div = avgWindow(oy, ox);
+          y0 = wy0; y1 = wy1; x0 = wx0; x1 = wx1;
+        }
+        const o = oy * ow + ox;
+        if (backward) {
+          const g = <f32>(<f64>lf(ip, o) / <f64>div);
+          for (let iy = y0; iy < y1; iy++) {
+            for (let ix = x0; ix < x1; ix++) { const at = iy * w + ix; sf(op, at, lf(op, at) + g); }
+          }
+        } else {
+          let acc: f64 = 0;
+          for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) acc += <f64>lf(ip, iy * w + ix);
+          sf(op, o, <f32>(acc / <f64>div));
         }
       }
     }

@@ -149,6 +149,28 @@ export function macroKernel(ap: usize, bp: usize, mc: i32, nc: i32, kc: i32, c: 
 // ---------------------------------------------------------------------------------------------------------------
 // Packing A into MR-row panels: panel r holds kc steps of MR values, element (i, p) at (p*MR + i%MR).
 
+/** Where storeTransposed4x4 puts its four columns: consecutive 16-byte rows (an A panel) or one half of each 32-byte row (a B panel). */
+const A_PANEL_ROWS: i32 = 0, B_PANEL_LOW_HALF: i32 = 1, B_PANEL_HIGH_HALF: i32 = 2;
+
+/**
+ * Transposes four rows of four floats (x0..x3) and stores column k as panel row k: the 4×4 step of every
+ * vectorised packing loop. `layout` must be a constant (store offsets are immediates), so each call inlines to
+ * one branch.
+ */
+@inline function storeTransposed4x4(d: usize, x0: v128, x1: v128, x2: v128, x3: v128, layout: i32): void {
+  const t0 = v128.shuffle<i32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(x0, x1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<i32>(x2, x3, 0, 4, 1, 5), t3 = v128.shuffle<i32>(x2, x3, 2, 6, 3, 7);
+  const c0 = v128.shuffle<i32>(t0, t2, 0, 1, 4, 5), c1 = v128.shuffle<i32>(t0, t2, 2, 3, 6, 7);
+  const c2 = v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), c3 = v128.shuffle<i32>(t1, t3, 2, 3, 6, 7);
+  if (layout == A_PANEL_ROWS) {
+    v128.store(d, c0); v128.store(d, c1, 16); v128.store(d, c2, 32); v128.store(d, c3, 48);
+  } else if (layout == B_PANEL_LOW_HALF) {
+    v128.store(d, c0); v128.store(d, c1, 32); v128.store(d, c2, 64); v128.store(d, c3, 96);
+  } else {
+    v128.store(d, c0, 16); v128.store(d, c1, 48); v128.store(d, c2, 80); v128.store(d, c3, 112);
+  }
+}
+
 /**
  * Packs rows [ic, ic+mc) × columns [0, plen) of a row-major source (element (i, p) at src + i*lda + p) into panels
  * whose k-stride is kcStride, starting at column pOff inside each panel.
@@ -164,13 +186,7 @@ function packARows(src: usize, lda: i32, ic: i32, mc: i32, plen: i32, dst: usize
       let p = 0;
       for (; p + 4 <= plen; p += 4) {
         const o = <usize>p << 2;
-        const x0 = v128.load(r0 + o), x1 = v128.load(r1 + o), x2 = v128.load(r2 + o), x3 = v128.load(r3 + o);
-        const t0 = v128.shuffle<i32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(x0, x1, 2, 6, 3, 7);
-        const t2 = v128.shuffle<i32>(x2, x3, 0, 4, 1, 5), t3 = v128.shuffle<i32>(x2, x3, 2, 6, 3, 7);
-        v128.store(d, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
-        v128.store(d, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 16);
-        v128.store(d, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 32);
-        v128.store(d, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 48);
+        storeTransposed4x4(d, v128.load(r0 + o), v128.load(r1 + o), v128.load(r2 + o), v128.load(r3 + o), A_PANEL_ROWS);
         d += 64;
       }
       for (; p < plen; p++) {
@@ -284,20 +300,9 @@ function packBMatrix(pc: i32, kc: i32, jc: i32, nc: i32, dst: usize): void {
         let p = 0;
         for (; p + 4 <= kc; p += 4) {
           const o = <usize>p << 2;
-          let x0 = v128.load(s0 + o), x1 = v128.load(s1 + o), x2 = v128.load(s2 + o), x3 = v128.load(s3 + o);
-          let t0 = v128.shuffle<i32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(x0, x1, 2, 6, 3, 7);
-          let t2 = v128.shuffle<i32>(x2, x3, 0, 4, 1, 5), t3 = v128.shuffle<i32>(x2, x3, 2, 6, 3, 7);
-          v128.store(d, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
-          v128.store(d, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 32);
-          v128.store(d, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 64);
-          v128.store(d, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 96);
-          x0 = v128.load(s4 + o); x1 = v128.load(s5 + o); x2 = v128.load(s6 + o); x3 = v128.load(s7 + o);
-          t0 = v128.shuffle<i32>(x0, x1, 0, 4, 1, 5); t1 = v128.shuffle<i32>(x0, x1, 2, 6, 3, 7);
-          t2 = v128.shuffle<i32>(x2, x3, 0, 4, 1, 5); t3 = v128.shuffle<i32>(x2, x3, 2, 6, 3, 7);
-          v128.store(d, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5), 16);
-          v128.store(d, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 48);
-          v128.store(d, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 80);
-          v128.store(d, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 112);
+          // Columns 0-3 go to the low half of each 8-float panel row, columns 4-7 to the high half.
+          storeTransposed4x4(d, v128.load(s0 + o), v128.load(s1 + o), v128.load(s2 + o), v128.load(s3 + o), B_PANEL_LOW_HALF);
+          storeTransposed4x4(d, v128.load(s4 + o), v128.load(s5 + o), v128.load(s6 + o), v128.load(s7 + o), B_PANEL_HIGH_HALF);
           d += 128;
         }
         for (; p < kc; p++) {
@@ -445,18 +450,8 @@ function packBIm2colT(pc: i32, kc: i32, jc: i32, nc: i32, dst: usize, tmp: usize
         const v2 = tapQuad(ib, tmp, 2, oyS, o), v3 = tapQuad(ib, tmp, 3, oyS, o);
         const v4 = tapQuad(ib, tmp, 4, oyS, o), v5 = tapQuad(ib, tmp, 5, oyS, o);
         const v6 = tapQuad(ib, tmp, 6, oyS, o), v7 = tapQuad(ib, tmp, 7, oyS, o);
-        let t0 = v128.shuffle<i32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(v0, v1, 2, 6, 3, 7);
-        let t2 = v128.shuffle<i32>(v2, v3, 0, 4, 1, 5), t3 = v128.shuffle<i32>(v2, v3, 2, 6, 3, 7);
-        v128.store(d, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
-        v128.store(d, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 32);
-        v128.store(d, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 64);
-        v128.store(d, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 96);
-        t0 = v128.shuffle<i32>(v4, v5, 0, 4, 1, 5); t1 = v128.shuffle<i32>(v4, v5, 2, 6, 3, 7);
-        t2 = v128.shuffle<i32>(v6, v7, 0, 4, 1, 5); t3 = v128.shuffle<i32>(v6, v7, 2, 6, 3, 7);
-        v128.store(d, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5), 16);
-        v128.store(d, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7), 48);
-        v128.store(d, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5), 80);
-        v128.store(d, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7), 112);
+        storeTransposed4x4(d, v0, v1, v2, v3, B_PANEL_LOW_HALF);
+        storeTransposed4x4(d, v4, v5, v6, v7, B_PANEL_HIGH_HALF);
         d += 128;
       }
       for (; o < end; o++) {
