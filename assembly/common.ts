@@ -132,3 +132,9 @@ export function waitDone(n: i32): void {
 
 @inline export function imin(a: i32, b: i32): i32 { return a < b ? a : b; }
 @inline export function imax(a: i32, b: i32): i32 { return a > b ? a : b; }
+
+// Float32 loads and stores at element index i of p: one vector of four, or one scalar.
+@inline export function ld(p: usize, i: i32): v128 { return v128.load(p + (<usize>i << 2)); }
+@inline export function st(p: usize, i: i32, v: v128): void { v128.store(p + (<usize>i << 2), v); }
+@inline export function lf(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
+@inline export function sf(p: usize, i: i32, v: f32): void { store<f32>(p + (<usize>i << 2), v); }
