@@ -5,12 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pngjs from 'pngjs';
 import * as convlab from '../../src/index.js';
 import { defaultRecipe } from '../../src/train/recipes.js';
+import { writeRgbPng } from '../data/helpers.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'convlab-api-'));
 process.on('exit', () => rmSync(TMP, { recursive: true, force: true }));
@@ -23,17 +23,6 @@ const training = convlab.trainModel({
   optimizer: { name: 'sgd', lr: 0.01 }, callbacks: { onLog: (l) => logs.push(l) },
 });
 
-function writePng(path: string, width: number, height: number, rgb: (x: number, y: number) => [number, number, number]): void {
-  const png = new pngjs.PNG({ width, height });
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 4;
-      [png.data[i], png.data[i + 1], png.data[i + 2]] = rgb(x, y);
-      png.data[i + 3] = 255;
-    }
-  }
-  writeFileSync(path, pngjs.PNG.sync.write(png));
-}
 
 test('src/index.ts exports the API functions and every layer', () => {
   for (const f of ['trainModel', 'evaluateCheckpoint', 'predict', 'loadModel', 'initEngine'] as const) assert.equal(typeof convlab[f], 'function', f);
@@ -71,7 +60,7 @@ test('evaluateCheckpoint on the run reproduces its test figures; a dataset of an
   for (const split of ['train', 'test']) {
     for (const c of ['a', 'b']) {
       mkdirSync(join(folder, split, c), { recursive: true });
-      writePng(join(folder, split, c, '0.png'), 8, 8, (x) => [x * 30, 0, 200]);
+      writeRgbPng(join(folder, split, c, '0.png'), 8, 8, (x) => [x * 30, 0, 200]);
     }
   }
   await assert.rejects(convlab.evaluateCheckpoint(RUN, `folder:${folder}`), { message: `folder:${folder} images are 3×8×8 but the model expects 1×28×28` });
@@ -80,7 +69,7 @@ test('evaluateCheckpoint on the run reproduces its test figures; a dataset of an
 test('predict: the top-k classes of an image file, most probable first; loadModel: the run\'s model in eval mode', async () => {
   await training;
   const png = join(TMP, 'bar.png');
-  writePng(png, 28, 28, (x, y) => (x >= 12 && x <= 15 && y >= 4 && y <= 23 ? [255, 255, 255] : [0, 0, 0]));
+  writeRgbPng(png, 28, 28, (x, y) => (x >= 12 && x <= 15 && y >= 4 && y <= 23 ? [255, 255, 255] : [0, 0, 0]));
   const [p] = await convlab.predict(RUN, [png], { topK: 4 });
   assert.equal(p!.file, png);
   assert.equal(p!.top.length, 4);

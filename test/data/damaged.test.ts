@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import pngjs from 'pngjs';
 import { encodeIdx, decodeImage, MAX_IMAGE_PIXELS } from '../../src/data/index.js';
 import { createModel } from '../../src/models/index.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
+import { writeRgbPng } from './helpers.js';
 import { convlab, filesUnder, oneLineError, scratchDir, show, assertNoStack, type CliRun } from '../cli/run-cli.js';
 
 const cwd = scratchDir();
@@ -35,21 +35,10 @@ function dataDir(name: string, damage: (files: Map<string, Uint8Array | null>) =
   return dir;
 }
 
-function png(path: string, width: number, height: number, rgb: (x: number, y: number) => [number, number, number]): void {
-  const img = new pngjs.PNG({ width, height });
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 4;
-      [img.data[i], img.data[i + 1], img.data[i + 2]] = rgb(x, y);
-      img.data[i + 3] = 255;
-    }
-  }
-  writeFileSync(path, pngjs.PNG.sync.write(img));
-}
 
 /** A real 8×8 PNG whose header claims 20000×20000 pixels (what a 389 KB decompression bomb declares). */
 function bombPng(path: string): void {
-  png(path, 8, 8, () => [0, 0, 0]);
+  writeRgbPng(path, 8, 8, () => [0, 0, 0]);
   const bytes = readFileSync(path);
   bytes.writeUInt32BE(20000, 16);
   bytes.writeUInt32BE(20000, 20);
@@ -61,7 +50,7 @@ function folderSet(name: string, extra: (root: string) => void): string {
   const root = join(cwd, name);
   for (const cls of ['a', 'b']) {
     mkdirSync(join(root, cls), { recursive: true });
-    png(join(root, cls, '1.png'), 8, 8, () => [cls === 'a' ? 0 : 255, 0, 0]);
+    writeRgbPng(join(root, cls, '1.png'), 8, 8, () => [cls === 'a' ? 0 : 255, 0, 0]);
   }
   extra(root);
   return root;
@@ -97,9 +86,9 @@ model.dispose();
 const cut = join(cwd, 'cut.safetensors');
 writeFileSync(cut, readFileSync(good).subarray(0, 500));
 const digit = join(cwd, 'digit.png');
-png(digit, 28, 28, (x) => (x > 12 && x < 16 ? [255, 255, 255] : [0, 0, 0]));
+writeRgbPng(digit, 28, 28, (x) => (x > 12 && x < 16 ? [255, 255, 255] : [0, 0, 0]));
 const colour = join(cwd, 'colour.png');
-png(colour, 40, 20, (x, y) => [x * 6, y * 12, 100]);
+writeRgbPng(colour, 40, 20, (x, y) => [x * 6, y * 12, 100]);
 const notImage = join(cwd, 'notes.png');
 writeFileSync(notImage, 'not an image\n');
 

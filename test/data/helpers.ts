@@ -1,7 +1,8 @@
 /** Shared helpers for the data-layer tests (not a test file itself). */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import pngjs from 'pngjs';
 import type { ImageDataset } from '../../src/data/dataset.js';
 import { findPackageRoot } from '../../src/data/files.js';
 
@@ -73,4 +74,17 @@ export function fakeDataset(counts: number[], shape: [number, number, number] = 
     images,
     labels: Int32Array.from(labels),
   };
+}
+
+/** Writes an opaque RGB PNG of width×height whose pixel (x, y) is rgb(x, y). */
+export function writeRgbPng(path: string, width: number, height: number, rgb: (x: number, y: number) => [number, number, number]): void {
+  const img = new pngjs.PNG({ width, height });
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4;
+      [img.data[i], img.data[i + 1], img.data[i + 2]] = rgb(x, y);
+      img.data[i + 3] = 255;
+    }
+  }
+  writeFileSync(path, pngjs.PNG.sync.write(img));
 }
