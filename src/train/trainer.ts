@@ -236,17 +236,17 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
       p.dataSeconds += (stepStart - dataStart) / 1000;
       const lr = learningRate(config.optimizer.lr, config.schedule, epoch - 1 + state.batch / batches, config.epochs);
       optimizer.lr = lr;
-      const { loss, correct } = E.tidy(() => {
+      const { loss, correct, why } = E.tidy(() => {
         const x = E.tensor(batch.x.subarray(0, batch.size * c * h * w), [batch.size, c, h, w]);
         const y = E.intTensor(batch.y.subarray(0, batch.size));
         const logits = model.forward(x);
         const lossT = lossFn(logits, y);
         const value = lossT.item();
-        if (divergenceReason(value, firstEpochLosses, divergenceFactor)) return { loss: value, correct: 0 };
+        const reason = divergenceReason(value, firstEpochLosses, divergenceFactor);
+        if (reason) return { loss: value, correct: 0, why: reason }; // no backward pass through a diverged loss
         E.backward(lossT);
-        return { loss: value, correct: countCorrect(logits, batch.y, batch.size) };
+        return { loss: value, correct: countCorrect(logits, batch.y, batch.size), why: undefined };
       });
-      const why = divergenceReason(loss, firstEpochLosses, divergenceFactor);
       if (why) throw diverged(why, `epoch ${epoch}, batch ${state.batch + 1} (step ${state.step + 1})`);
       if (checkpointDue) checkpoint(rngBeforeStep); // the weights are still those of the previous step
       checkpointDue = false;
