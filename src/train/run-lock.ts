@@ -5,6 +5,7 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { atomicTempWriterPid } from '../util/atomic-file.js';
 
 export const LOCK_FILE = '.convlab.lock';
 
@@ -61,8 +62,9 @@ export function acquireRunLock(dir: string, log: (line: string) => void = () => 
       fd = openSync(path, 'wx');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
+      const holder = lockHolder(dir);
+      if (holder !== undefined) throw new RunLockedError(dir, holder);
       const pid = readLockPid(path);
-      if (pid !== undefined && pid !== process.pid && processAlive(pid)) throw new RunLockedError(dir, pid);
       log(`taking over the stale lock ${path}${pid === undefined ? '' : ` of pid ${pid}, which is no longer running`}`);
       rmSync(path, { force: true });
       continue;
@@ -88,10 +90,8 @@ export function removeStaleTempFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const removed: string[] = [];
   for (const name of readdirSync(dir)) {
-    const m = /\.(\d+)\.tmp$/.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid !== process.pid && processAlive(pid)) continue;
+    const pid = atomicTempWriterPid(name);
+    if (pid === undefined || (pid !== process.pid && processAlive(pid))) continue;
     rmSync(join(dir, name), { force: true });
     removed.push(name);
   }

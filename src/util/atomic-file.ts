@@ -19,6 +19,12 @@ export function atomicTempPath(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
 }
 
+/** The pid of the writer whose temp file (see atomicTempPath) this file name is, or undefined for other files. */
+export function atomicTempWriterPid(fileName: string): number | undefined {
+  const m = /^\..+\.(\d+)\.tmp$/.exec(fileName);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Starts an atomic write of `path` (its folder is created), for data that arrives in chunks. */
 export function createAtomicWriter(path: string): AtomicWriter {
   mkdirSync(dirname(path), { recursive: true });
