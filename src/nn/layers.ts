@@ -64,6 +64,8 @@ export class BatchNorm extends Module {
   readonly bias: Tensor;
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
+  /** How many training batches updated the running statistics (torch's int64 buffer, kept for its state_dict). */
+  readonly numBatchesTracked: Tensor;
 
   constructor(readonly numFeatures: number, readonly opts: { eps?: number; momentum?: number } = {}) {
     super();
@@ -73,14 +75,17 @@ export class BatchNorm extends Module {
     init.constant_(this.bias, 0);
     this.runningMean = this.buffer('running_mean', [numFeatures], 0);
     this.runningVar = this.buffer('running_var', [numFeatures], 1);
+    this.numBatchesTracked = this.buffer('num_batches_tracked', [], 0, 'int32');
   }
 
   forward(x: Tensor): Tensor {
+    if (this.training) this.numBatchesTracked.copyFrom([this.numBatchesTracked.item() + 1]);
     return E.batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, { training: this.training, ...this.opts });
   }
 
   protected override describe(): string {
-    return `BatchNorm(${this.numFeatures})`;
+    const { eps, momentum } = this.opts;
+    return `BatchNorm(${this.numFeatures}${eps !== undefined ? `, eps=${eps}` : ''}${momentum !== undefined ? `, momentum=${momentum}` : ''})`;
   }
 }
 

@@ -2,7 +2,7 @@
  * Modules in PyTorch's shape: parameters, buffers and children registered by name in order, so that
  * `namedParameters()` and `stateDict()` list them exactly as torch's state_dict would.
  */
-import { Tensor, empty, fmtShape, getBackend, zeroGrad, type Shape } from '../engine/index.js';
+import { Tensor, empty, fmtShape, getBackend, zeroGrad, type DType, type Shape } from '../engine/index.js';
 
 export abstract class Module {
   training = true;
@@ -20,9 +20,12 @@ export abstract class Module {
     return t;
   }
 
-  /** Registers persistent state that is not trained (BatchNorm's running statistics). */
-  protected buffer(name: string, shape: Shape, value: number): Tensor {
-    const t = empty(getBackend(), shape).keep().fill(value);
+  /**
+   * Registers persistent state that is not trained (BatchNorm's running statistics). Integer buffers (BatchNorm's
+   * `num_batches_tracked`) are int32 here and saved as int64, as torch stores them.
+   */
+  protected buffer(name: string, shape: Shape, value: number, dtype: DType = 'float32'): Tensor {
+    const t = empty(getBackend(), shape, dtype).keep().fill(value);
     this.buffers.set(name, t);
     return t;
   }
@@ -57,7 +60,7 @@ export abstract class Module {
   }
 
   /** Copies values into this module's tensors. Names and shapes must match exactly. */
-  loadStateDict(values: Map<string, Float32Array | ArrayLike<number>> | Record<string, ArrayLike<number>>, shapes?: Map<string, Shape>): void {
+  loadStateDict(values: Map<string, ArrayLike<number>> | Record<string, ArrayLike<number>>, shapes?: Map<string, Shape>): void {
     const entries = values instanceof Map ? values : new Map(Object.entries(values));
     const own = this.stateDict();
     const missing = [...own.keys()].filter((k) => !entries.has(k));

@@ -35,7 +35,10 @@ export function firstNonFinite(data: Float32Array): number {
 /** Writes the checkpoint atomically; refuses (NonFiniteCheckpointError) when any weight or optimiser slot is not finite. */
 export function saveCheckpoint(path: string, model: Module, meta: CheckpointMeta, optimizer?: Optimizer): void {
   const tensors = new Map<string, NamedArray>();
-  for (const [name, t] of model.namedState()) tensors.set(`model.${name}`, { shape: [...t.shape], data: t.toFloat32() });
+  for (const [name, t] of model.namedState()) {
+    const data = t.dtype === 'int32' ? Int32Array.from(t.toArray()) : t.toFloat32();
+    tensors.set(`model.${name}`, { shape: [...t.shape], data, int64: t.dtype === 'int32' });
+  }
   let optimMeta: Omit<OptimizerState, 'slots'> | undefined;
   if (optimizer) {
     const state = optimizer.stateDict();
@@ -50,7 +53,8 @@ export function saveCheckpoint(path: string, model: Module, meta: CheckpointMeta
 
 export interface LoadedCheckpoint {
   meta: CheckpointMeta & { optimizer?: Omit<OptimizerState, 'slots'> };
-  model: Map<string, Float32Array>;
+  /** Float32Array for weights and float buffers; Int32Array for integer buffers (num_batches_tracked). */
+  model: Map<string, Float32Array | Int32Array>;
   shapes: Map<string, number[]>;
   optimizer?: OptimizerState;
 }
@@ -64,11 +68,11 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
   } catch {
     throw new DataFormatError(path, `${path}: corrupt checkpoint: its "convlab" metadata is not valid JSON`);
   }
-  const model = new Map<string, Float32Array>(), shapes = new Map<string, number[]>();
+  const model = new Map<string, Float32Array | Int32Array>(), shapes = new Map<string, number[]>();
   const slots: Record<string, Float32Array> = {};
   for (const [name, t] of tensors) {
     if (name.startsWith('model.')) {
-      model.set(name.slice(6), t.data as Float32Array);
+      model.set(name.slice(6), t.data);
       shapes.set(name.slice(6), t.shape);
     } else if (name.startsWith('optim.')) slots[name.slice(6)] = t.data as Float32Array;
   }

@@ -10,14 +10,24 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 export interface NamedArray {
   shape: number[];
   data: Float32Array | Int32Array;
+  /** Integer data stored as I64 (torch's dtype for integer buffers such as num_batches_tracked); read back as int32. */
+  int64?: boolean;
+}
+
+const dtypeOf = (t: NamedArray): string => (t.data instanceof Float32Array ? 'F32' : t.int64 ? 'I64' : 'I32');
+const byteLength = (t: NamedArray): number => t.data.length * (dtypeOf(t) === 'I64' ? 8 : 4);
+
+function bytesOf(t: NamedArray): Uint8Array {
+  if (dtypeOf(t) !== 'I64') return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return new Uint8Array(BigInt64Array.from(t.data, (v) => BigInt(v)).buffer);
 }
 
 export function encodeSafetensors(tensors: Map<string, NamedArray>, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, t] of tensors) {
-    const bytes = t.data.byteLength;
-    header[name] = { dtype: t.data instanceof Int32Array ? 'I32' : 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    const bytes = byteLength(t);
+    header[name] = { dtype: dtypeOf(t), shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -30,8 +40,9 @@ export function encodeSafetensors(tensors: Map<string, NamedArray>, metadata: Re
   out.set(headerBytes, 8);
   let at = 8 + headerBytes.length;
   for (const t of tensors.values()) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
-    at += t.data.byteLength;
+    const bytes = bytesOf(t);
+    out.set(bytes, at);
+    at += bytes.length;
   }
   return out;
 }
@@ -72,15 +83,27 @@ export function decodeSafetensors(buf: Uint8Array, fileName: string): { tensors:
     }
     // A copy: Buffer.slice would be a view into a shared pool, and the typed arrays below need offset 0.
     const bytes = Uint8Array.prototype.slice.call(buf, dataStart + begin, dataStart + end);
-    if (dtype !== 'F32' && dtype !== 'I32') throw new DataFormatError(fileName, `${fileName}: tensor ${name} has unsupported dtype ${dtype}`);
-    const count = shape.reduce((a: number, b: number) => a * b, 1);
-    if (end - begin !== 4 * count) {
-      throw new DataFormatError(fileName, `${fileName}: corrupt safetensors header: tensor ${name} of shape [${shape.join(', ')}] needs ${4 * count} bytes, its data_offsets span ${end - begin}`);
+    if (dtype !== 'F32' && dtype !== 'I32' && dtype !== 'I64') throw new DataFormatError(fileName, `${fileName}: tensor ${name} has unsupported dtype ${dtype} (expected F32, I32 or I64)`);
+    const count = shape.reduce((a: number, b: number) => a * b, 1), width = dtype === 'I64' ? 8 : 4;
+    if (end - begin !== width * count) {
+      throw new DataFormatError(fileName, `${fileName}: corrupt safetensors header: tensor ${name} of shape [${shape.join(', ')}] needs ${width * count} bytes, its data_offsets span ${end - begin}`);
     }
-    const data = dtype === 'F32' ? new Float32Array(bytes.buffer, 0, (end - begin) / 4) : new Int32Array(bytes.buffer, 0, (end - begin) / 4);
-    tensors.set(name, { shape, data });
+    if (dtype === 'F32') tensors.set(name, { shape, data: new Float32Array(bytes.buffer, 0, count) });
+    else if (dtype === 'I32') tensors.set(name, { shape, data: new Int32Array(bytes.buffer, 0, count) });
+    else tensors.set(name, { shape, data: narrowInt64(new BigInt64Array(bytes.buffer, 0, count), `${fileName}: tensor ${name}`), int64: true });
   }
   return { tensors, metadata };
+}
+
+/** I64 values as int32, refusing any that do not fit. */
+function narrowInt64(values: BigInt64Array, what: string): Int32Array {
+  const out = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v > 2147483647n || v < -2147483648n) throw new DataFormatError(what, `${what}: int64 value ${v} at index ${i} does not fit in 32 bits`);
+    out[i] = Number(v);
+  }
+  return out;
 }
 
 export function writeSafetensors(path: string, tensors: Map<string, NamedArray>, metadata: Record<string, string> = {}): void {

@@ -18,7 +18,7 @@ test('nn.BatchNorm with default options: running statistics and output match tor
     assert.deepEqual(cases.map((c) => [c.momentum, c.eps]), [[0.1, 1e-5], [0.1, 1e-5]], 'the fixture uses torch\'s defaults');
     for (const c of cases) {
       const bn = new BatchNorm(c.gamma.shape[0]!);
-      bn.loadStateDict({ weight: c.gamma.data, bias: c.beta.data, running_mean: c.running_mean.data, running_var: c.running_var.data });
+      bn.loadStateDict({ weight: c.gamma.data, bias: c.beta.data, running_mean: c.running_mean.data, running_var: c.running_var.data, num_batches_tracked: [0] });
       E.tidy(() => {
         const y = bn.forward(fromFixture(c.x));
         assertClose(y, c.y, { atol: 1e-5, rtol: 1e-5 }, `${c.name} output`);

@@ -52,12 +52,27 @@ test('nn: Conv2d and Linear use PyTorch\'s default init, U(±1/√fan_in) for we
 test('nn: Sequential names children 0, 1, …; the state dict lists parameters then buffers, in torch order', fresh(() => {
   const net = new Sequential(new Conv2d(1, 2, 3, { bias: false }), new BatchNorm(2), ReLU(), MaxPool2d(2), new Sequential(new Linear(8, 3)));
   assert.deepEqual([...net.namedParameters()].map(([n]) => n), ['0.weight', '1.weight', '1.bias', '4.0.weight', '4.0.bias']);
-  assert.deepEqual([...net.stateDict().keys()], ['0.weight', '1.weight', '1.bias', '1.running_mean', '1.running_var', '4.0.weight', '4.0.bias']);
+  assert.deepEqual([...net.stateDict().keys()], ['0.weight', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked', '4.0.weight', '4.0.bias']);
   assert.equal(net.parameterCount(), 18 + 2 + 2 + 24 + 3);
   assert.ok(net.parameters().every((p) => p.requiresGrad && p.kept));
   assert.ok(!net.stateDict().get('1.running_mean')!.requiresGrad);
   assert.deepEqual([...net.stateDict().get('1.running_var')!.toArray()], [1, 1]);
   net.dispose();
+}));
+
+test('nn: BatchNorm counts training batches in num_batches_tracked (an int32 scalar, as torch int64 buffer), not eval ones', fresh(() => {
+  const bn = new BatchNorm(2);
+  const x = E.tensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2, 1]);
+  assert.equal(bn.numBatchesTracked.dtype, 'int32');
+  assert.deepEqual(bn.numBatchesTracked.shape, []);
+  bn.forward(x); bn.forward(x);
+  assert.equal(bn.numBatchesTracked.item(), 2);
+  bn.eval().forward(x);
+  assert.equal(bn.numBatchesTracked.item(), 2);
+  bn.loadStateDict({ weight: [1, 1], bias: [0, 0], running_mean: [0, 0], running_var: [1, 1], num_batches_tracked: Int32Array.of(41) });
+  bn.train().forward(x);
+  assert.equal(bn.numBatchesTracked.item(), 42);
+  bn.dispose();
 }));
 
 test('nn: loadStateDict copies values and refuses missing, unexpected and mis-shaped entries', fresh(() => {
@@ -127,7 +142,7 @@ test('nn: BatchNorm module matches the batchnorm goldens, running statistics inc
     dy: T; y: T; dx: T; dgamma: T; dbeta: T; running_mean_after: T; running_var_after: T }
   for (const c of loadFixture<{ cases: C[] }>('batchnorm').cases) {
     const bn = new BatchNorm(c.gamma.shape[0]!, { eps: c.eps, momentum: c.momentum });
-    bn.loadStateDict({ weight: c.gamma.data, bias: c.beta.data, running_mean: c.running_mean.data, running_var: c.running_var.data });
+    bn.loadStateDict({ weight: c.gamma.data, bias: c.beta.data, running_mean: c.running_mean.data, running_var: c.running_var.data, num_batches_tracked: [0] });
     bn.train(c.training);
     const x = fromFixture(c.x, { requiresGrad: true });
     const y = bn.forward(x);

@@ -27,7 +27,7 @@ function diverge(over: Parameters<typeof baseConfig>[0], dir: string): TrainingD
 }
 
 const largestWeight = (path: string): number =>
-  Math.max(...[...loadCheckpoint(path).model.values()].map((t) => t.reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
+  Math.max(...[...loadCheckpoint(path).model.values()].map((t) => Array.from(t).reduce((m, v) => Math.max(m, Math.abs(v)), 0)));
 
 test('an exploding but finite loss stops training, and no checkpoint holds the weights that produced it', { timeout: 30_000 }, () => {
   const dir = tempDir();
@@ -120,7 +120,7 @@ test('the trainer applies clipGradNorm: with a tiny norm the weights barely move
   const weights = (over: Partial<typeof config>): Float32Array[] => {
     const dir = tempDir();
     train({ ...config, ...over }, small, dir).model.dispose();
-    return [...loadCheckpoint(join(dir, 'last.safetensors')).model.values()];
+    return [...loadCheckpoint(join(dir, 'last.safetensors')).model.values()].map((t) => Float32Array.from(t));
   };
   const initial = weights({ optimizer: { name: 'sgd', lr: 0 } });
   const change = (ws: Float32Array[]): number => Math.max(...ws.map((w, i) => w.reduce((m, v, j) => Math.max(m, Math.abs(v - initial[i]![j]!)), 0)));

@@ -32,6 +32,20 @@ test('encode → decode round trip keeps names, order, shapes, dtypes, values an
   assert.ok(Object.is(back.get('model.c1.weight')!.data[5], -0), 'negative zero survives');
 });
 
+test('int64 tensors (torch integer buffers) round-trip as I64, read back as int32; values beyond 32 bits are refused', () => {
+  const tensors = new Map<string, NamedArray>([['bn.num_batches_tracked', { shape: [], data: Int32Array.of(123456), int64: true }]]);
+  const bytes = encodeSafetensors(tensors);
+  const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, { dtype: string; data_offsets: number[] }>;
+  assert.equal(header['bn.num_batches_tracked']!.dtype, 'I64');
+  assert.deepEqual(header['bn.num_batches_tracked']!.data_offsets, [0, 8]);
+  const back = decodeSafetensors(bytes, 'n.safetensors').tensors.get('bn.num_batches_tracked')!;
+  assert.deepEqual([...back.data], [123456]);
+  assert.equal(back.int64, true);
+  new DataView(bytes.buffer).setBigInt64(8 + headerLength, 2n ** 40n, true);
+  assert.throws(() => decodeSafetensors(bytes, 'n.safetensors'), { message: 'n.safetensors: tensor bn.num_batches_tracked: int64 value 1099511627776 at index 0 does not fit in 32 bits' });
+});
+
 test('the layout follows the spec: u64 LE header length, JSON header with dtype/shape/data_offsets, data 8-byte aligned', () => {
   const buf = encodeSafetensors(sample(), { note: 'x' });
   const n = headerLength(buf);
@@ -109,7 +123,7 @@ test('a corrupt header is a clear error, never a TypeError from deep inside', ()
     ['{"a": {"dtype": "F32", "shape": ["2"], "data_offsets": [0, 8]}}', /bad entry for tensor a$/],
     ['{"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 6]}}', /tensor a of shape \[3\] needs 12 bytes, its data_offsets span 6$/],
     ['{"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}', /tensor a of shape \[3\] needs 12 bytes, its data_offsets span 8$/],
-    ['{"a": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}}', /^f\.safetensors: tensor a has unsupported dtype F16$/],
+    ['{"a": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}}', /^f\.safetensors: tensor a has unsupported dtype F16 \(expected F32, I32 or I64\)$/],
   ];
   for (const [json, re] of cases) {
     assert.throws(() => decodeSafetensors(withHeader(json), 'f.safetensors'), (err: Error) => {
