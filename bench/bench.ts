@@ -6,7 +6,9 @@
  *
  * It also times one augmented epoch of the data loader ("loader", see loader.ts).
  *
- *   npm run bench -- [--quick] [--peers] [--profile] [--models lenet5,alexnet_cifar] [--skip-kernels]
+ * With `--peers`, each model cell alternates convlab and PyTorch `--rounds` times (default 2) and reports medians.
+ *
+ *   npm run bench -- [--quick] [--peers] [--rounds N] [--profile] [--models lenet5,alexnet_cifar] [--skip-kernels]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -27,6 +29,9 @@ const option = (name: string, dflt: string): string => {
 };
 const quick = flag('quick');
 const minTime = quick ? 1.5 : 6;
+
+interface PeerCell { model: string; mode: string; batch: number; images_per_s: number; params?: number; error?: undefined }
+const SHARED_PEER_MODELS = ['lenet5', 'alexnet_cifar'];
 
 interface ModelCell { model: string; mode: 'train' | 'infer'; batch: number; threads: number; images_per_s: number; median_ms: number; iters: number; params: number; fwd_macs_per_img: number; approx_gflops: number }
 
@@ -88,17 +93,17 @@ function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
-function runPeers(threads: number, models: string[]): unknown[] {
-  const script = join(process.cwd(), '..', 'shared', 'peers', 'run-pytorch.sh');
-  if (!existsSync(script)) return [{ error: `${script} not found` }];
-  const rows: unknown[] = [];
-  for (const mode of ['train', 'infer']) {
-    for (const m of models) {
-      const r = spawnSync('bash', [script, String(threads), mode, m, MODELS[m]!.batches.join(',')], { encoding: 'utf8' });
-      for (const line of r.stdout.split('\n')) if (line.trim().startsWith('{')) rows.push(JSON.parse(line));
-    }
-  }
-  return rows;
+/** One PyTorch cell, measured by the peer script that knows the model: ../shared/peers for LeNet-5 and AlexNet-CIFAR,
+ * the project's bench/torch_zoo.py for the zoo's CIFAR variants. */
+function peerCell(model: string, mode: 'train' | 'infer', batch: number, threads: number): PeerCell | { error: string } {
+  const shared = join(process.cwd(), '..', 'shared', 'peers', 'run-pytorch.sh');
+  const own = join(process.cwd(), 'bench', 'run-torch-zoo.sh');
+  const script = SHARED_PEER_MODELS.includes(model) ? shared : own;
+  if (!existsSync(script)) return { error: `${script} not found` };
+  const r = spawnSync('bash', [script, String(threads), mode, model, String(batch)], { encoding: 'utf8' });
+  const line = r.stdout.split('\n').find((l) => l.trim().startsWith('{'));
+  if (!line) return { error: `${script} printed no result for ${model} ${mode} batch ${batch}: ${r.stderr.trim().split('\n').at(-1) ?? ''}` };
+  return JSON.parse(line) as PeerCell;
 }
 
 async function main(): Promise<void> {
@@ -117,32 +122,56 @@ async function main(): Promise<void> {
   out.loader = benchLoader();
   await initEngine({ threads });
   const models = option('models', 'lenet5,alexnet_cifar').split(',');
+  for (const m of models) if (!MODELS[m]) throw new Error(`unknown benchmark model '${m}'. Valid: ${Object.keys(MODELS).join(', ')}`);
+  // With --peers each cell alternates convlab and PyTorch (A, B, A, B, …) and reports the medians, so that a change in
+  // the machine's load during the run hits both sides alike.
+  const peers = flag('peers');
+  const rounds = Number(option('rounds', peers ? '2' : '1'));
+  if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds '${option('rounds', '')}' is invalid: must be a whole number ≥ 1`);
   const cells: ModelCell[] = [];
+  const comparisons: unknown[] = [];
   const growth: number[] = [];
   if (flag('profile')) E.getBackend().profile = new Map();
   for (const m of models) {
-    if (!MODELS[m]) throw new Error(`unknown benchmark model '${m}'. Valid: ${Object.keys(MODELS).join(', ')}`);
     for (const mode of ['train', 'infer'] as const) {
       for (const batch of MODELS[m]!.batches) {
-        cells.push(benchModel(m, mode, batch, E.getBackend().threads, growth));
-        process.stderr.write(`${JSON.stringify(cells.at(-1))}\n`);
+        const ours: ModelCell[] = [], theirs: PeerCell[] = [];
+        let peerError: string | undefined;
+        for (let r = 0; r < rounds; r++) {
+          ours.push(benchModel(m, mode, batch, E.getBackend().threads, growth));
+          process.stderr.write(`${JSON.stringify(ours.at(-1))}\n`);
+          if (!peers || peerError) continue;
+          const p = peerCell(m, mode, batch, threads);
+          if ('error' in p && p.error) peerError = p.error;
+          else theirs.push(p as PeerCell);
+          process.stderr.write(`${JSON.stringify(p)}\n`);
+        }
+        const cell = {
+          ...ours[0]!, rounds,
+          images_per_s: round(median(ours.map((c) => c.images_per_s)), 1),
+          median_ms: round(median(ours.map((c) => c.median_ms)), 2),
+          approx_gflops: round(median(ours.map((c) => c.approx_gflops)), 2),
+        };
+        cells.push(cell);
+        if (peers) {
+          const pytorch = theirs.length ? round(median(theirs.map((p) => p.images_per_s)), 1) : null;
+          comparisons.push({
+            model: m, mode, batch, convlab: cell.images_per_s, pytorch, ratio: pytorch ? round(cell.images_per_s / pytorch, 3) : null,
+            rounds: ours.map((c, i) => ({ convlab: c.images_per_s, pytorch: theirs[i]?.images_per_s ?? null })),
+            ...(peerError ? { error: peerError } : {}),
+            ...(theirs[0]?.params !== undefined && theirs[0].params !== cell.params ? { warning: `params differ: convlab ${cell.params}, pytorch ${theirs[0].params}` } : {}),
+          });
+        }
       }
     }
   }
   out.models = cells;
+  if (peers) out.ratio_vs_pytorch = comparisons;
   out.memory = { live_buffers_growth: Math.max(0, ...growth), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
   const profile = E.getBackend().profile;
   if (profile) {
     out.profile = [...profile].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)
       .map(([kernel, v]) => ({ kernel, calls: v.calls, ms: round(v.ms, 1) }));
-  }
-  if (flag('peers')) {
-    const peers = runPeers(threads, models) as { model: string; mode: string; batch: number; images_per_s: number }[];
-    out.peers = peers;
-    out.ratio_vs_pytorch = cells.map((c) => {
-      const p = peers.find((q) => q.model === c.model && q.mode === c.mode && q.batch === c.batch);
-      return { model: c.model, mode: c.mode, batch: c.batch, convlab: c.images_per_s, pytorch: p?.images_per_s ?? null, ratio: p ? round(c.images_per_s / p.images_per_s, 3) : null };
-    });
   }
   process.stdout.write(JSON.stringify(out, null, 1) + '\n');
   E.getBackend().dispose?.();
