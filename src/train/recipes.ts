@@ -30,6 +30,39 @@ const cifar: Recipe = {
   augment: { cropPadding: 4, hflip: true },
 };
 
+/**
+ * The model zoo's families, on top of the dataset's recipe: each family's optimiser, weight decay and label
+ * smoothing follow its reference recipe, scaled to the CPU budgets here (batch 64, tens of epochs at most).
+ *   googlenet:    SGD, momentum 0.9 (Szegedy et al. 2015), lr 0.05, wd 5e-4 as kuangliu/pytorch-cifar.
+ *   densenet:     SGD with Nesterov momentum 0.9, lr 0.1, wd 1e-4 (Huang et al. 2017, §4.2).
+ *   mobilenet:    SGD, lr 0.05; wd 4e-5 on ImageNet-sized inputs as torchvision's recipe (small models
+ *                 underfit, so decay stays light), 5e-4 on CIFAR as kuangliu/pytorch-cifar.
+ *   efficientnet: SGD, lr 0.05, wd 1e-5 on ImageNet / 5e-4 on CIFAR, label smoothing 0.1 (Tan & Le 2019 §5.2 and
+ *                 torchvision's recipe).
+ *   vit:          AdamW, lr 1e-3, wd 0.05, label smoothing 0.1, linear warmup then cosine (Dosovitskiy et al.
+ *                 2021 App. B; DeiT's recipe for data-limited training).
+ */
+function applyFamily(recipe: Recipe, model: string, isCifar: boolean): void {
+  const sgd = (lr: number, weightDecay: number): Recipe['optimizer'] => ({ name: 'sgd', lr, momentum: 0.9, nesterov: true, weightDecay });
+  const family = ['googlenet', 'densenet', 'mobilenet', 'efficientnet', 'vit'].find((f) => model.startsWith(f));
+  switch (family) {
+    case 'googlenet': recipe.optimizer = sgd(0.05, 5e-4); break;
+    case 'densenet': recipe.optimizer = sgd(0.1, 1e-4); break;
+    case 'mobilenet': recipe.optimizer = sgd(0.05, isCifar ? 5e-4 : 4e-5); break;
+    case 'efficientnet':
+      recipe.optimizer = sgd(0.05, isCifar ? 5e-4 : 1e-5);
+      recipe.loss = { ...recipe.loss, labelSmoothing: 0.1 };
+      break;
+    case 'vit':
+      recipe.optimizer = { name: 'adamw', lr: 1e-3, weightDecay: 0.05 };
+      recipe.loss = { ...recipe.loss, labelSmoothing: 0.1 };
+      recipe.schedule = { name: 'cosine', warmupEpochs: 1 };
+      break;
+    default: return;
+  }
+  if (family !== 'vit') recipe.schedule = { name: 'cosine', warmupEpochs: 0.5 };
+}
+
 export function defaultRecipe(model: string, dataset: string): Recipe {
   const isCifar = dataset.startsWith('cifar');
   const recipe = structuredClone(isCifar ? cifar : digits);
@@ -37,6 +70,7 @@ export function defaultRecipe(model: string, dataset: string): Recipe {
   if (model === 'alexnet' || model === 'alexnet-cifar') {
     recipe.optimizer.lr = isCifar ? 0.02 : 0.01;
   }
+  applyFamily(recipe, model, isCifar);
   if (dataset === 'mnist-sample') recipe.epochs = 8;
   return recipe;
 }
