@@ -138,3 +138,18 @@ export function waitDone(n: i32): void {
 @inline export function st(p: usize, i: i32, v: v128): void { v128.store(p + (<usize>i << 2), v); }
 @inline export function lf(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
 @inline export function sf(p: usize, i: i32, v: f32): void { store<f32>(p + (<usize>i << 2), v); }
+
+/** Sum of len floats, accumulated in float64 lanes (as the reference's float64 sums). */
+export function sumRow(p: usize, len: i32): f64 {
+  let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v = v128.load(p + (<usize>i << 2));
+    a0 = f64x2.add(a0, f64x2.promote_low_f32x4(v));
+    a1 = f64x2.add(a1, f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 2, 3)));
+  }
+  let s: f64 = 0;
+  for (; i < len; i++) s += <f64>load<f32>(p + (<usize>i << 2));
+  a0 = f64x2.add(a0, a1);
+  return f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1) + s;
+}

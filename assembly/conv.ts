@@ -9,11 +9,12 @@
 // by k-block; then each chunk computes one image and group (or a band of output rows when the batch is smaller
 // than the thread count; for the weight gradient, a band of dW columns over the whole batch).
 // Depthwise convolutions (one input and one output channel per group) use direct SIMD loops.
-import { argf, argi, argp, chunkCount, chunkDone, chunkStart, claim, imax, imin, scratchPtr, sharedPtr, waitDone } from './common';
+import { argf, argi, argp, chunkCount, chunkDone, chunkStart, claim, imax, imin, scratchPtr, sharedPtr, sumRow, waitDone } from './common';
 import {
   GEMM_SCRATCH_BYTES, gemmRegion, KC, MR, NR, prepackABlock, setADy, setAFlipped, setAMatrix, setAPacked, setBIm2col, setBIm2colT,
   setBMatrix, setConvGeometry,
 } from './sgemm';
+import { depthwiseBackwardInput, depthwiseBackwardWeight, depthwiseForward } from './depthwise';
 
 // Geometry (thread-local copies of the argument slots).
 let N = 0, C = 0, H = 0, W = 0, OC = 0, KH = 0, KW = 0, SH = 0, SW = 0, PH = 0, PW = 0, DH = 0, DW = 0;
@@ -69,7 +70,7 @@ function rowBands(rows: i32, nth: i32): i32 {
 export function convForwardJob(tid: i32, nth: i32): i32 {
   readGeometry();
   const x = argp(16), w = argp(17), hasBias = argf(18) >= 0, b = hasBias ? argp(18) : 0, y = argp(19);
-  if (isDepthwise()) return depthwiseForward(nth, x, w, hasBias, b, y);
+  if (isDepthwise()) return depthwiseForward(tid, nth, x, w, hasBias, b, y);
   if (isDirect()) return directForward(tid, nth, x, w, hasBias, b, y);
   return prepackedConvGemm(tid, nth, false, w, x, y, hasBias, b);
 }
@@ -388,7 +389,7 @@ function directBackwardWeight(tid: i32, nth: i32, x: usize, dy: usize, dw: usize
 export function convBackwardInputJob(tid: i32, nth: i32): i32 {
   readGeometry();
   const dy = argp(16), w = argp(17), dx = argp(18);
-  if (isDepthwise()) return depthwiseBackwardInput(nth, dy, w, dx);
+  if (isDepthwise()) return depthwiseBackwardInput(tid, nth, dy, w, dx);
   // Stride 1: dX_img,g [cg × H·W] = flip(W_g)ᵀ [cg × ocg·KH·KW] · im2col'(dY_img,g).
   if (flippedInputGrad()) return prepackedConvGemm(tid, nth, true, w, dy, dx, false, 0);
   const scratch = scratchPtr(tid);
@@ -468,7 +469,7 @@ function col2im(col: usize, dxg: usize): void {
 export function convBackwardWeightJob(tid: i32, nth: i32): i32 {
   readGeometry();
   const x = argp(16), dy = argp(17), dw = argp(18), hasDb = argf(19) >= 0, db = hasDb ? argp(19) : 0;
-  if (isDepthwise()) return depthwiseBackwardWeight(nth, x, dy, dw, hasDb, db);
+  if (isDepthwise()) return depthwiseBackwardWeight(tid, nth, x, dy, dw, hasDb, db);
   if (isDirectWeightGrad()) return directBackwardWeight(tid, nth, x, dy, dw, hasDb, db);
   const scratch = scratchPtr(tid);
   const ohow = OH * OW, plane = H * W;
@@ -509,138 +510,4 @@ export function convBackwardWeightJob(tid: i32, nth: i32): i32 {
     chunkDone();
   }
   return total;
-}
-
-/** Sum of len floats, accumulated in float64 lanes (as the reference's float64 sums). */
-export function sumRow(p: usize, len: i32): f64 {
-  let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
-  let i = 0;
-  for (; i + 4 <= len; i += 4) {
-    const v = v128.load(p + (<usize>i << 2));
-    a0 = f64x2.add(a0, f64x2.promote_low_f32x4(v));
-    a1 = f64x2.add(a1, f64x2.promote_low_f32x4(v128.shuffle<i32>(v, v, 2, 3, 2, 3)));
-  }
-  let s: f64 = 0;
-  for (; i < len; i++) s += <f64>load<f32>(p + (<usize>i << 2));
-  a0 = f64x2.add(a0, a1);
-  return f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1) + s;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Depthwise (channel c of each image convolved with its own KH×KW filter).
-
-/** Output columns whose input column ox*SW + off lies in [0, W): [lo, hi). */
-@inline function oxRangeLo(off: i32): i32 { return off < 0 ? (-off + SW - 1) / SW : 0; }
-@inline function oxRangeHi(off: i32): i32 {
-  const hi = W - off <= 0 ? 0 : (W - off + SW - 1) / SW;
-  return hi < OW ? hi : OW;
-}
-
-function depthwiseForward(nth: i32, x: usize, w: usize, hasBias: bool, b: usize, y: usize): i32 {
-  return depthwisePlanes(false, nth, x, w, hasBias, b, y);
-}
-
-function depthwiseBackwardInput(nth: i32, dy: usize, w: usize, dx: usize): i32 {
-  return depthwisePlanes(true, nth, dx, w, false, 0, dy);
-}
-
-/**
- * The depthwise forward pass (y += w ⊛ x, from the bias) or input gradient (dx += w ⊛ᵀ dy, from zero), one
- * (image, channel) plane per step: `inp` holds the input-side planes (x, or dx), `outp` the output-side ones (y,
- * or dy). Both walk the same output rows, taps and column ranges; only the direction of the update differs.
- */
-@inline function depthwisePlanes(backward: bool, nth: i32, inp: usize, w: usize, hasBias: bool, b: usize, outp: usize): i32 {
-  const planes = N * C, plane = H * W, ohow = OH * OW, khw = KH * KW;
-  const total = chunkCount(planes, nth, 1);
-  for (let c = claim(total); c >= 0; c = claim(total)) {
-    const p0 = chunkStart(planes, c, total, 1), p1 = chunkStart(planes, c + 1, total, 1);
-    for (let pl = p0; pl < p1; pl++) {
-      const ch = pl % C;
-      const ip = inp + (<usize>pl * plane << 2), op = outp + (<usize>pl * ohow << 2), wp = w + (<usize>ch * khw << 2);
-      const bias: f32 = hasBias ? load<f32>(b + (<usize>ch << 2)) : 0;
-      if (backward) memory.fill(ip, 0, <usize>plane << 2);
-      for (let oy = 0; oy < OH; oy++) {
-        const orow = op + (<usize>oy * OW << 2);
-        if (!backward) fillRow(orow, OW, bias);
-        for (let ky = 0; ky < KH; ky++) {
-          const iy = oy * SH - PH + ky * DH;
-          if (iy < 0 || iy >= H) continue;
-          const irow = ip + (<usize>iy * W << 2);
-          for (let kx = 0; kx < KW; kx++) depthwiseTap(backward, orow, irow, load<f32>(wp + (<usize>(ky * KW + kx) << 2)), kx * DW - PW);
-        }
-      }
-    }
-    chunkDone();
-  }
-  return total;
-}
-
-/** One tap along an output row: orow[ox] += wv·irow[ox·SW + off] (forward), or irow[…] += wv·orow[ox] (backward). */
-@inline function depthwiseTap(backward: bool, orow: usize, irow: usize, wv: f32, off: i32): void {
-  const lo = oxRangeLo(off), hi = oxRangeHi(off);
-  let ox = lo;
-  if (SW == 1) {
-    const wvv = f32x4.splat(wv);
-    for (; ox + 4 <= hi; ox += 4) {
-      const o = orow + (<usize>ox << 2), i = irow + (<usize>(ox + off) << 2);
-      if (backward) v128.store(i, f32x4.add(v128.load(i), f32x4.mul(wvv, v128.load(o))));
-      else v128.store(o, f32x4.add(v128.load(o), f32x4.mul(wvv, v128.load(i))));
-    }
-  }
-  for (; ox < hi; ox++) {
-    const o = orow + (<usize>ox << 2), i = irow + (<usize>(ox * SW + off) << 2);
-    if (backward) store<f32>(i, load<f32>(i) + wv * load<f32>(o));
-    else store<f32>(o, load<f32>(o) + wv * load<f32>(i));
-  }
-}
-
-function depthwiseBackwardWeight(nth: i32, x: usize, dy: usize, dw: usize, hasDb: bool, db: usize): i32 {
-  const plane = H * W, ohow = OH * OW, khw = KH * KW;
-  const total = chunkCount(C, nth, 1);
-  for (let cc = claim(total); cc >= 0; cc = claim(total)) {
-  const c0 = chunkStart(C, cc, total, 1), c1 = chunkStart(C, cc + 1, total, 1);
-  for (let ch = c0; ch < c1; ch++) {
-    let bsum: f64 = 0;
-    for (let tap = 0; tap < khw; tap++) {
-      const ky = tap / KW, kx = tap - ky * KW;
-      const off = kx * DW - PW;
-      const lo = oxRangeLo(off), hi = oxRangeHi(off);
-      let s: f64 = 0;
-      for (let img = 0; img < N; img++) {
-        const pl = img * C + ch;
-        const xp = x + (<usize>pl * plane << 2), dyp = dy + (<usize>pl * ohow << 2);
-        let acc = f32x4.splat(0);
-        let sacc: f32 = 0;
-        for (let oy = 0; oy < OH; oy++) {
-          const iy = oy * SH - PH + ky * DH;
-          if (iy < 0 || iy >= H) continue;
-          const xr = xp + (<usize>iy * W << 2), dyr = dyp + (<usize>oy * OW << 2);
-          let ox = lo;
-          if (SW == 1) {
-            for (; ox + 4 <= hi; ox += 4) {
-              acc = f32x4.add(acc, f32x4.mul(v128.load(dyr + (<usize>ox << 2)), v128.load(xr + (<usize>(ox + off) << 2))));
-            }
-          }
-          for (; ox < hi; ox++) sacc += load<f32>(dyr + (<usize>ox << 2)) * load<f32>(xr + (<usize>(ox * SW + off) << 2));
-        }
-        s += <f64>f32x4.extract_lane(acc, 0) + <f64>f32x4.extract_lane(acc, 1) + <f64>f32x4.extract_lane(acc, 2)
-          + <f64>f32x4.extract_lane(acc, 3) + <f64>sacc;
-      }
-      store<f32>(dw + (<usize>(ch * khw + tap) << 2), <f32>s);
-    }
-    if (hasDb) {
-      for (let img = 0; img < N; img++) bsum += sumRow(dy + (<usize>(img * C + ch) * ohow << 2), ohow);
-      store<f32>(db + (<usize>ch << 2), <f32>bsum);
-    }
-  }
-  chunkDone();
-  }
-  return total;
-}
-
-@inline function fillRow(p: usize, len: i32, v: f32): void {
-  const vv = f32x4.splat(v);
-  let i = 0;
-  for (; i + 4 <= len; i += 4) v128.store(p + (<usize>i << 2), vv);
-  for (; i < len; i++) store<f32>(p + (<usize>i << 2), v);
 }

@@ -1,7 +1,6 @@
 // Batch norm (x viewed as [n, c, hw]) and layer norm, split across threads by channels or rows; statistics
 // accumulate in float64.
-import { argb, argf, argi, argp, imin, ld, lf, sf, splitAt, st } from './common';
-import { sumRow } from './conv';
+import { argb, argf, argi, argp, imin, ld, lf, sf, splitAt, st, sumRow } from './common';
 import { hsum } from './reduce';
 import { splat } from './unary-ops';
 

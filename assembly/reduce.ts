@@ -1,6 +1,5 @@
 // Reductions and softmax, split across threads by rows; sums accumulate in float64.
-import { argb, argi, argp, imin, ld, lf, sf, splitAt, st } from './common';
-import { sumRow } from './conv';
+import { argb, argi, argp, imin, ld, lf, sf, splitAt, st, sumRow } from './common';
 import { splat } from './unary-ops';
 import { vexp } from './vmath';
 

@@ -7,10 +7,13 @@ import { pathToFileURL } from 'node:url';
 import type { Backend, Conv2dParams } from '../src/engine/backend.js';
 import { Heap } from '../src/engine/heap.js';
 import { WasmBackend } from '../src/engine/backends/wasm.js';
+import { benchZooKernels, type ZooKernelRow } from './kernels-zoo.js';
 
 export interface KernelBenchResult {
   gemm: { n: number; threads: number; gflops: number }[];
   conv: { layer: string; pass: 'forward' | 'input_grad' | 'weight_grad'; threads: number; gflops: number }[];
+  /** Depthwise convolution, attention and batch norm at zoo layers, on the conv thread count. */
+  zoo: ZooKernelRow[];
 }
 
 export interface KernelBenchOptions {
@@ -68,7 +71,7 @@ export async function benchKernels(opts: KernelBenchOptions = {}): Promise<Kerne
     if (!b) { b = await WasmBackend.create(heap, { threads }); backends.set(threads, b); }
     return b;
   };
-  const result: KernelBenchResult = { gemm: [], conv: [] };
+  const result: KernelBenchResult = { gemm: [], conv: [], zoo: [] };
   const alloc = (n: number, scale = 1): number => {
     const p = heap.alloc(n * 4) / 4;
     randomFill(heap, p, n, scale);
@@ -103,6 +106,11 @@ export async function benchKernels(opts: KernelBenchOptions = {}): Promise<Kerne
         }
       }
       for (const ptr of [x, w, bias, y, dy, dx, dw, db]) heap.free(ptr * 4);
+    }
+    for (const threads of convThreads) {
+      result.zoo.push(...benchZooKernels(await backend(threads), heap, {
+        bestMs: (fn) => bestTime(fn, minMs), alloc, free: (ptr) => heap.free(ptr * 4),
+      }));
     }
   } finally {
     for (const b of backends.values()) b.dispose?.();
