@@ -126,3 +126,13 @@ test('MobileNets: a width that is not a positive number is refused with the mode
   assert.throws(() => createModel('mobilenet_v3_small', { extra: { width: -1 } }), { message: 'mobilenet_v3_small: width must be a positive number, got -1' });
   assert.throws(() => createModel('mobilenet_v1', { extra: { lrn: true } }), { message: "model 'mobilenet_v1' has no option 'lrn' (it takes: width)" });
 });
+
+test('MobileNets: every strided conv pads, so even a 1×1 input reaches the classifier (no size ever reaches zero)', { timeout: 20_000 }, async (t) => {
+  for (const [name] of NAMED) {
+    await t.test(name, () => withModel(name, { numClasses: 3, extra: { width: 0.25 } }, (m) => {
+      m.eval();
+      const shape = E.noGrad(() => E.tidy(() => [...m.forward(E.zeros([1, 3, 1, 1])).shape]));
+      assert.deepEqual(shape, [1, 3]);
+    }));
+  }
+});
