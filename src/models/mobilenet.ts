@@ -7,9 +7,11 @@
  *                        4,231,976 parameters and 569 M multiply-adds at 224×224 with 1000 classes. `width` is the
  *                        paper's width multiplier α (every channel count × α, rounded); the resolution multiplier ρ is
  *                        just the input size. torchvision has no MobileNet v1, so the names are our own, in
- *                        torchvision's style: features.0 = the stem (conv "0", BN "1", ReLU "2"), features.1–13 = blocks with
- *                        `depthwise` and `pointwise` (each conv "0", BN "1", ReLU "2"), `fc` = the classifier. Initialisation as
- *                        torchvision's MobileNetV2 (kaiming_normal_ fan_out, N(0, 0.01) for fc).
+ *                        torchvision's style: features.0 = the stem (conv "0", BN "1", ReLU "2"), features.1–13 =
+ *                        blocks with `depthwise` and `pointwise` (each conv "0", BN "1", ReLU "2"), `fc` = the
+ *                        classifier. Initialisation as torchvision's MobileNetV2 (kaiming_normal_ fan_out,
+ *                        N(0, 0.01) for fc). Table 1 prints "s2" on the last depthwise conv, yet keeps the map at
+ *                        7×7; like every port, it has stride 1 here (568.7 M MACs, the paper's 569 M).
  *   mobilenet_v1-cifar:  kuangliu/pytorch-cifar models/mobilenet.py: the stem is a 3×3 stride-1 conv (32 channels),
  *                        then the same 13 blocks and strides, a 2×2 average pool (the map is 2×2 at 32×32) and
  *                        linear 1024 → 10: 3,217,226 parameters at 10 classes (the "3.2 M" of that file); its README

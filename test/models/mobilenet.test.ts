@@ -136,3 +136,29 @@ test('MobileNets: every strided conv pads, so even a 1×1 input reaches the clas
     }));
   }
 });
+
+/** Sample standard deviation (about zero mean) of a tensor's values. */
+const rms = (values: ArrayLike<number>): number => Math.sqrt(Array.from(values).reduce((s, v) => s + v * v, 0) / values.length);
+
+test("MobileNets: torchvision's initialisation (kaiming_normal_ fan_out convs, N(0, 0.01) linear, zero biases)", { timeout: 30_000 }, () => {
+  // (model, tensor, expected std): a 1×1 conv's fan_out is its output channels; a depthwise 3×3 conv's is 9 × channels.
+  const cases: [string, string, number][] = [
+    ['mobilenet_v2', 'features.18.0.weight', Math.sqrt(2 / 1280)],
+    ['mobilenet_v2', 'features.2.conv.1.0.weight', Math.sqrt(2 / (96 * 9))],
+    ['mobilenet_v2', 'classifier.1.weight', 0.01],
+    ['mobilenet_v3_small', 'features.12.0.weight', Math.sqrt(2 / 576)],
+    ['mobilenet_v3_small', 'classifier.3.weight', 0.01],
+    ['mobilenet_v1', 'features.13.pointwise.0.weight', Math.sqrt(2 / 1024)],
+  ];
+  for (const [name, key, std] of cases) {
+    withModel(name, { numClasses: 1000 }, (m) => {
+      const state = m.stateDict();
+      const got = rms(state.get(key)!.toArray());
+      assert.ok(Math.abs(got / std - 1) < 0.03, `${name} ${key}: std ${got.toFixed(5)}, expected ${std.toFixed(5)}`);
+      const biases = ['classifier.0.bias', 'classifier.1.bias', 'classifier.3.bias', 'features.1.block.1.fc1.bias', 'fc.bias']
+        .filter((b) => state.has(b));
+      assert.ok(biases.length > 0, `${name}: no bias checked`);
+      for (const bias of biases) assert.ok(state.get(bias)!.toArray().every((v) => v === 0), `${name} ${bias} is zero`);
+    });
+  }
+});
