@@ -3,8 +3,8 @@
 import * as K from '../src/engine/backends/wasm-abi';
 import { argf, argi, argp, imin, ld, lf, sf, splitAt, st } from './common';
 import {
-  Abs, AddScalar, Exp, Gelu, Hardsigmoid, Hardswish, LeakyRelu, Log, MulScalar, Neg, Pow, Relu, Sigmoid, Silu, Sqrt,
-  Square, Tanh, splat,
+  Abs, AddScalar, Exp, Gelu, Hardsigmoid, Hardswish, LeakyRelu, Log, MulScalar, Neg, Pow, Relu, Relu6, Sigmoid, Silu,
+  Sqrt, Square, Tanh, splat,
 } from './unary-ops';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -57,6 +57,7 @@ import {
     case K.U_ABS: loop.run<Abs>(x, y, dy, dx, i0, i1, a, ad); break;
     case K.U_ADD_SCALAR: loop.run<AddScalar>(x, y, dy, dx, i0, i1, a, ad); break;
     case K.U_MUL_SCALAR: loop.run<MulScalar>(x, y, dy, dx, i0, i1, a, ad); break;
+    case K.U_RELU6: loop.run<Relu6>(x, y, dy, dx, i0, i1, a, ad); break;
     default: loop.run<Pow>(x, y, dy, dx, i0, i1, a, ad); break; // K.U_POW
   }
 }

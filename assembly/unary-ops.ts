@@ -93,6 +93,17 @@ function powLane(x: f32, a: f32, forward: bool): f32 {
   }
 }
 
+/** hardtanh(x, 0, 6): the compares are false for NaN, which passes through as in PyTorch's clamp. */
+@final export class Relu6 {
+  @inline forward(x: v128, a: f32, ad: f64): v128 {
+    const low = v128.bitselect(splat(0), x, f32x4.le(x, splat(0)));
+    return v128.bitselect(splat(6), low, f32x4.ge(x, splat(6)));
+  }
+  @inline derivative(x: v128, y: v128, a: f32): v128 {
+    return v128.and(v128.and(f32x4.gt(x, splat(0)), f32x4.lt(x, splat(6))), splat(1));
+  }
+}
+
 @final export class Exp {
   @inline forward(x: v128, a: f32, ad: f64): v128 { return vexp(x); }
   @inline derivative(x: v128, y: v128, a: f32): v128 { return y; }

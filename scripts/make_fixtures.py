@@ -289,10 +289,15 @@ def make_activations():
         ("hardsigmoid", F.hardsigmoid, {}),
         ("softmax", lambda x: F.softmax(x, dim=-1), {"dim": -1}),
         ("log_softmax", lambda x: F.log_softmax(x, dim=-1), {"dim": -1}),
+        # Appended last so the earlier cases keep their random draws.
+        ("relu6", F.relu6, {}),
     ]
+    # relu6 sees 2*x0, which puts the specials at +-5.98/+-6.02 and +-8: both
+    # sides of its upper kink at 6 (and of 0) without touching either.
+    input_scale = {"relu6": 2.0}
     cases = []
     for name, fn, extra in acts:
-        x = leaf(x0)
+        x = leaf(x0 * input_scale.get(name, 1.0))
         y = fn(x)
         dy = torch.randn(y.shape)
         (y * dy).sum().backward()

@@ -49,7 +49,7 @@ export interface AdaptivePoolParams { n: number; c: number; h: number; w: number
 
 export type UnaryOp =
   | 'relu' | 'leaky_relu' | 'tanh' | 'sigmoid' | 'gelu' | 'silu' | 'hardswish' | 'hardsigmoid'
-  | 'exp' | 'log' | 'neg' | 'sqrt' | 'square' | 'abs' | 'pow' | 'add_scalar' | 'mul_scalar';
+  | 'exp' | 'log' | 'neg' | 'sqrt' | 'square' | 'abs' | 'pow' | 'add_scalar' | 'mul_scalar' | 'relu6';
 
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 

@@ -2,6 +2,9 @@
 import type { Module } from '../nn/index.js';
 import { AlexNet, AlexNetCifar } from './alexnet.js';
 import { LeNet5 } from './lenet.js';
+import { mobilenetV1Models } from './mobilenet.js';
+import { mobilenetV2Models } from './mobilenetv2.js';
+import { mobilenetV3Models } from './mobilenetv3.js';
 
 export interface ModelOptions {
   numClasses: number;
@@ -50,6 +53,9 @@ const specs: ModelSpec[] = [
     extraOptions: ['lrn', 'dropout', 'width'],
     create: (o) => new AlexNetCifar({ ...o, ...(o.extra as object) }),
   },
+  ...mobilenetV1Models,
+  ...mobilenetV2Models,
+  ...mobilenetV3Models,
 ];
 
 export function listModels(): ModelSpec[] {

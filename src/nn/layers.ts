@@ -145,6 +145,7 @@ export const GELU = (): Lambda => new Lambda('GELU()', E.gelu);
 export const SiLU = (): Lambda => new Lambda('SiLU()', E.silu);
 export const Hardswish = (): Lambda => new Lambda('Hardswish()', E.hardswish);
 export const Hardsigmoid = (): Lambda => new Lambda('Hardsigmoid()', E.hardsigmoid);
+export const ReLU6 = (): Lambda => new Lambda('ReLU6()', E.relu6);
 export const Identity = (): Lambda => new Lambda('Identity()', (x) => x);
 export const Flatten = (startAxis = 1): Lambda => new Lambda('Flatten()', (x) => E.flatten(x, startAxis));
 export const MaxPool2d = (kernel: number | [number, number], opts: E.Pool2dOptions = {}): Lambda =>

@@ -118,6 +118,7 @@ function activationCases(): GoldenCase[] {
     silu: (x) => E.silu(x),
     hardswish: (x) => E.hardswish(x),
     hardsigmoid: (x) => E.hardsigmoid(x),
+    relu6: (x) => E.relu6(x),
     softmax: (x, c) => E.softmax(x, c.dim),
     log_softmax: (x, c) => E.logSoftmax(x, c.dim),
   };
@@ -229,7 +230,7 @@ async function runTable(t: TestContext, backend: Backend): Promise<void> {
 test('golden: the fixtures cover every file the generator writes', () => {
   const counts = ['conv2d', 'pool', 'batchnorm', 'norms', 'activations', 'cross_entropy', 'matmul']
     .map((name) => loadFixture<{ cases: unknown[] }>(name).cases.length);
-  assert.deepEqual(counts, [9, 9, 3, 5, 10, 4, 3]);
+  assert.deepEqual(counts, [9, 9, 3, 5, 11, 4, 3]);
 });
 
 test('golden: float32 reference backend matches PyTorch', async (t) => {

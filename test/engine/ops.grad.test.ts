@@ -6,6 +6,8 @@ import { gradcheck, type GradCase } from './gradcheck.js';
 
 const positive = (rng: E.Rng): number => 0.5 + rng.next() * 2;
 const awayFromKinks = (rng: E.Rng): number => { const v = rng.normal() * 2; return Math.abs(v) < 0.05 || Math.abs(Math.abs(v) - 3) < 0.05 ? v + 0.2 : v; };
+/** Uniform over [-1.5, 7.5], across both kinks of relu6 (0 and 6), staying 0.05 clear of them. */
+const awayFromRelu6Kinks = (rng: E.Rng): number => { const v = -1.5 + rng.next() * 9; return Math.abs(v) < 0.05 || Math.abs(v - 6) < 0.05 ? v + 0.2 : v; };
 
 const unary: [string, (x: E.Tensor) => E.Tensor, GradCase['sample']?][] = [
   ['relu', E.relu, awayFromKinks],
@@ -16,6 +18,7 @@ const unary: [string, (x: E.Tensor) => E.Tensor, GradCase['sample']?][] = [
   ['silu', E.silu],
   ['hardswish', E.hardswish, awayFromKinks],
   ['hardsigmoid', E.hardsigmoid, awayFromKinks],
+  ['relu6', E.relu6, awayFromRelu6Kinks],
   ['exp', E.exp],
   ['log', E.log, positive],
   ['neg', E.neg],

@@ -43,7 +43,7 @@ export type KernelName = (typeof KERNEL_NAMES)[number];
 
 const UNARY_OPS: UnaryOp[] = [
   'relu', 'leaky_relu', 'tanh', 'sigmoid', 'gelu', 'silu', 'hardswish', 'hardsigmoid', 'exp', 'log', 'neg', 'sqrt',
-  'square', 'abs', 'pow', 'add_scalar', 'mul_scalar',
+  'square', 'abs', 'pow', 'add_scalar', 'mul_scalar', 'relu6',
 ];
 
 /** Kernel calls of one backend pair on one heap. */

@@ -27,6 +27,7 @@ export const UNARY: Record<UnaryOp, (x: number, a: number) => number> = {
   pow: (x, a) => x ** a,
   add_scalar: (x, a) => x + a,
   mul_scalar: (x, a) => x * a,
+  relu6: (x) => (x <= 0 ? 0 : x >= 6 ? 6 : x), // hardtanh(0, 6); NaN falls through as NaN
 };
 
 /** f'(x), given x and y = f(x). Boundary conventions follow PyTorch's backward kernels. */
@@ -48,6 +49,7 @@ export const UNARY_DERIVATIVE: Record<UnaryOp, (x: number, y: number, a: number)
   pow: (x, _y, a) => a * x ** (a - 1),
   add_scalar: () => 1,
   mul_scalar: (_x, _y, a) => a,
+  relu6: (x) => (x > 0 && x < 6 ? 1 : 0), // hardtanh_backward: zero at and beyond both kinks
 };
 
 export const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {

@@ -90,6 +90,7 @@ export const U_ABS = 13;
 export const U_POW = 14;
 export const U_ADD_SCALAR = 15;
 export const U_MUL_SCALAR = 16;
+export const U_RELU6 = 17;
 
 // Binary op ids.
 export const B_ADD = 0;

@@ -25,6 +25,8 @@ export const gelu = (x: Tensor): Tensor => unaryOp('gelu', x);
 export const silu = (x: Tensor): Tensor => unaryOp('silu', x);
 export const hardswish = (x: Tensor): Tensor => unaryOp('hardswish', x);
 export const hardsigmoid = (x: Tensor): Tensor => unaryOp('hardsigmoid', x);
+/** torch.nn.functional.relu6: min(max(x, 0), 6), i.e. hardtanh(x, 0, 6). */
+export const relu6 = (x: Tensor): Tensor => unaryOp('relu6', x);
 export const exp = (x: Tensor): Tensor => unaryOp('exp', x);
 export const log = (x: Tensor): Tensor => unaryOp('log', x);
 export const neg = (x: Tensor): Tensor => unaryOp('neg', x);

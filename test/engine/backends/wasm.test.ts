@@ -440,7 +440,7 @@ describe('unary', () => {
     ['silu', 0, -12, 12], ['hardswish', 0, -5, 5], ['hardsigmoid', 0, -5, 5], ['exp', 0, -20, 20],
     ['log', 0, 1e-6, 50], ['neg', 0, -3, 3], ['sqrt', 0, 0, 50], ['square', 0, -9, 9], ['abs', 0, -3, 3],
     ['pow', 3, -3, 3], ['pow', 2, -3, 3], ['pow', 0.5, 0, 9], ['pow', -1.5, 0.1, 9], ['add_scalar', 0.1, -3, 3],
-    ['mul_scalar', -2.5, -3, 3],
+    ['mul_scalar', -2.5, -3, 3], ['relu6', 0, -3, 9],
   ];
   const len = 70_003; // above the parallel threshold, odd tail
   for (const [op, alpha, lo, hi] of ops) {
