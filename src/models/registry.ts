@@ -2,6 +2,8 @@
 import type { Module } from '../nn/index.js';
 import { AlexNet, AlexNetCifar } from './alexnet.js';
 import { LeNet5 } from './lenet.js';
+import { googlenetModels } from './googlenet.js';
+import { densenetModels } from './densenet.js';
 
 export interface ModelOptions {
   numClasses: number;
@@ -19,6 +21,8 @@ export interface ModelSpec {
   /** The family-specific switches `extra` may hold; any other key is refused rather than silently ignored. */
   extraOptions: readonly string[];
   create(opts: ModelOptions): Module;
+  /** Renames a key of an older weights file to this model's name (DenseNet's `norm.1` → `norm1`); the weights loader applies it. */
+  stateDictKeyMap?: (key: string) => string;
 }
 
 const specs: ModelSpec[] = [
@@ -50,6 +54,8 @@ const specs: ModelSpec[] = [
     extraOptions: ['lrn', 'dropout', 'width'],
     create: (o) => new AlexNetCifar({ ...o, ...(o.extra as object) }),
   },
+  ...googlenetModels,
+  ...densenetModels,
 ];
 
 export function listModels(): ModelSpec[] {
