@@ -11,7 +11,7 @@ import { initEngine } from '../../src/engine/engine.js';
 import { createModel, getModelSpec } from '../../src/models/index.js';
 import { DenseNet, mapLegacyDenseNetKeys, remapStateDictKey, type DenseNetOptions } from '../../src/models/densenet.js';
 import type { Module } from '../../src/nn/index.js';
-import { assertLogitsMatch, readZooJson, readZooTensors, sgdLosses, stateShapes, tensorOf } from './zoo-gd-helpers.js';
+import { assertLogitsMatch, readZooJson, readZooTensors, sgdLosses, stateShapes, stdOf, tensorOf } from './zoo-gd-helpers.js';
 
 await initEngine();
 
@@ -49,6 +49,18 @@ test('densenet-bc-100: 769,162 parameters (the paper\'s 0.8 M, within 1 %), name
     assert.ok(Math.abs(m.parameterCount() - reference) <= 0.01 * reference, `${m.parameterCount()} parameters`);
     assert.equal(m.parameterCount(), reference);
     assert.deepEqual(stateShapes(m), readZooJson<KeyLists>('densenet_state_keys.json')['densenet-bc-100']);
+  });
+});
+
+test("densenet-bc-100: torchvision's init: kaiming_normal_ (fan_in) convs, classifier bias 0, batch norm 1/0", TIMEOUT, () => {
+  withModel(() => createModel('densenet-bc-100'), (m) => {
+    // 48 × 330 values: the std's sampling error is ~0.6 %.
+    const name = 'features.denseblock3.denselayer16.conv1.weight';
+    assert.ok(Math.abs(stdOf(m, name) / Math.sqrt(2 / 330) - 1) < 0.03, `${name}: std ${stdOf(m, name)}`);
+    assert.ok(m.stateDict().get('classifier.bias')!.toArray().every((b) => b === 0), 'classifier bias 0');
+    const w = m.stateDict().get('classifier.weight')!.toArray();
+    assert.ok(w.every((v) => Math.abs(v) <= 1 / Math.sqrt(342)) && w.some((v) => v !== 0), "classifier weight keeps torch's U(±1/sqrt(342))");
+    assert.ok(m.stateDict().get('features.norm5.weight')!.toArray().every((v) => v === 1), 'batch norm weight 1');
   });
 });
 

@@ -12,7 +12,7 @@ import { createModel } from '../../src/models/index.js';
 import { GoogLeNet } from '../../src/models/googlenet.js';
 import type { Module } from '../../src/nn/index.js';
 import { formulaStateDict } from './googlenet-helpers.js';
-import { assertLogitsMatch, readZooJson, readZooTensors, sgdLosses, stateShapes, tensorOf } from './zoo-gd-helpers.js';
+import { assertLogitsMatch, readZooJson, readZooTensors, sgdLosses, stateShapes, stdOf, tensorOf } from './zoo-gd-helpers.js';
 
 await initEngine();
 
@@ -74,6 +74,18 @@ test('googlenet: training mode adds aux1 (after inception4a) and aux2 (after inc
     assert.deepEqual(aux.map((a) => a.weight), [0.3, 0.3]);
     assertLogitsMatch(aux[0]!.logits, fx.get('train_aux1')!, 'aux1', 5e-4);
     assertLogitsMatch(aux[1]!.logits, fx.get('train_aux2')!, 'aux2', 5e-4);
+  });
+});
+
+test("googlenet: torchvision's init_weights: conv and linear weights N(0, 0.01²) cut at ±2, biases as torch's defaults", TIMEOUT, () => {
+  withModel(() => createModel('googlenet', { numClasses: 10 }), (m) => {
+    // Sampling error of the std is ~1/sqrt(2n): 0.1 % for the 3×3 conv (663,552 values), 0.7 % for fc (10,240).
+    for (const [name, tolerance] of [['inception5b.branch2.1.conv.weight', 0.01], ['fc.weight', 0.03], ['aux1.fc1.weight', 0.01]] as const) {
+      assert.ok(Math.abs(stdOf(m, name) / 0.01 - 1) < tolerance, `${name}: std ${stdOf(m, name)}`);
+    }
+    const fcBias = m.stateDict().get('fc.bias')!.toArray();
+    assert.ok(fcBias.every((b) => Math.abs(b) <= 1 / 32) && fcBias.some((b) => b !== 0), 'fc.bias keeps U(±1/sqrt(1024))');
+    assert.ok(m.stateDict().get('conv1.bn.weight')!.toArray().every((w) => w === 1), 'batch norm weight 1');
   });
 });
 

@@ -67,3 +67,13 @@ export function sgdLosses(model: Module, input: number[], numClasses: number, st
   }
   return losses;
 }
+
+/** The population standard deviation of a named tensor's values (about zero mean). */
+export function stdOf(m: Module, name: string): number {
+  const t = m.stateDict().get(name);
+  if (!t) throw new Error(`no tensor '${name}'`);
+  const v = t.toArray();
+  let sum = 0, sq = 0;
+  for (let i = 0; i < v.length; i++) { sum += v[i]!; sq += v[i]! * v[i]!; }
+  return Math.sqrt(sq / v.length - (sum / v.length) ** 2);
+}
