@@ -183,6 +183,7 @@ export class GoogLeNet extends Module {
   forward(input: Tensor): Tensor {
     const at = (name: string, x: Tensor, m: Module): Tensor => stage('googlenet', name, x, (t) => m.forward(t));
     const auxiliary: AuxiliaryOutput[] = [];
+    this.lastAuxiliary = auxiliary; // a pass that throws half-way leaves no stale outputs of an earlier one
     let x = this.transform(input);
     x = at('conv1', x, this.conv1);
     x = at('maxpool1', x, this.pools.maxpool1);
@@ -198,7 +199,6 @@ export class GoogLeNet extends Module {
     x = at('maxpool4', x, this.pools.maxpool4);
     x = this.inception5b.forward(this.inception5a.forward(x));
     x = E.flatten(E.adaptiveAvgPool2d(x, 1), 1);
-    this.lastAuxiliary = auxiliary;
     return this.fc.forward(this.dropout.forward(x));
   }
 
