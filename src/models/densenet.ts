@@ -16,8 +16,8 @@
  *                     dense blocks of 16 bottleneck layers, transitions with compression 0.5, 32×32 inputs.
  *                     769,162 parameters at 10 classes (computed from a PyTorch re-implementation in
  *                     scripts/fixtures/zoo_densenet.py, which also checks torchvision's DenseNet with the stem
- *                     swapped). It is this file's DenseNet with `stem: 'cifar'`, so its state-dict names follow
- *                     torchvision's.
+ *                     swapped). It is this file's DenseNet with `stem: 'cifar'`, so its state-dict names and its
+ *                     initialisation follow torchvision's (the Lua code draws conv weights with fan-out He scaling).
  *
  * Older torchvision checkpoints name the dense layers' modules `norm.1`, `conv.2`, …; `remapStateDictKey`
  * renames them as torchvision's `_load_state_dict` does.
