@@ -38,6 +38,25 @@ export function normal_(t: Tensor, mean = 0, std = 1, g: Rng = rng()): Tensor {
   return fillWith(t, () => mean + std * g.normal());
 }
 
+/**
+ * torch.nn.init.trunc_normal_: N(mean, std²) restricted to [low, high] (absolute bounds, as torch's a and b).
+ * Rejection sampling draws from exactly that distribution; torch uses the inverse CDF, which differs only in
+ * which random numbers it consumes.
+ */
+export function truncNormal_(t: Tensor, o: { mean?: number; std?: number; low?: number; high?: number; rng?: Rng } = {}): Tensor {
+  const mean = o.mean ?? 0, std = o.std ?? 1, low = o.low ?? -2, high = o.high ?? 2;
+  if (!(low < high)) throw new Error(`truncNormal_: the bounds must satisfy low < high, got [${low}, ${high}]`);
+  // Rejection would loop (nearly) forever when the interval holds almost no mass; torch warns there too.
+  if (mean < low - 2 * std || mean > high + 2 * std) throw new Error(`truncNormal_: mean ${mean} is more than 2 std from [${low}, ${high}]`);
+  const g = o.rng ?? rng();
+  return fillWith(t, () => {
+    for (;;) {
+      const v = mean + std * g.normal();
+      if (v >= low && v <= high) return v;
+    }
+  });
+}
+
 export function constant_(t: Tensor, value: number): Tensor {
   t.backend.fill(t.at, t.size, value);
   return t;

@@ -2,6 +2,8 @@
 import type { Module } from '../nn/index.js';
 import { AlexNet, AlexNetCifar } from './alexnet.js';
 import { LeNet5 } from './lenet.js';
+import { densenetModels } from './densenet.js';
+import { googlenetModels } from './googlenet.js';
 import { mobilenetV1Models } from './mobilenet.js';
 import { mobilenetV2Models } from './mobilenetv2.js';
 import { mobilenetV3Models } from './mobilenetv3.js';
@@ -22,6 +24,8 @@ export interface ModelSpec {
   /** The family-specific switches `extra` may hold; any other key is refused rather than silently ignored. */
   extraOptions: readonly string[];
   create(opts: ModelOptions): Module;
+  /** Renames a key of an older weights file to this model's name (DenseNet's `norm.1` → `norm1`); the weights loader applies it. */
+  stateDictKeyMap?: (key: string) => string;
 }
 
 const specs: ModelSpec[] = [
@@ -53,6 +57,8 @@ const specs: ModelSpec[] = [
     extraOptions: ['lrn', 'dropout', 'width'],
     create: (o) => new AlexNetCifar({ ...o, ...(o.extra as object) }),
   },
+  ...googlenetModels,
+  ...densenetModels,
   ...mobilenetV1Models,
   ...mobilenetV2Models,
   ...mobilenetV3Models,

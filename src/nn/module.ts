@@ -4,6 +4,12 @@
  */
 import { Tensor, empty, fmtShape, getBackend, zeroGrad, type DType, type Shape } from '../engine/index.js';
 
+/** An extra output of a training-mode forward pass whose loss is added to the main loss, weighted. */
+export interface AuxiliaryOutput {
+  logits: Tensor;
+  weight: number;
+}
+
 export abstract class Module {
   training = true;
   private readonly params = new Map<string, Tensor>();
@@ -11,6 +17,15 @@ export abstract class Module {
   private readonly children = new Map<string, Module>();
 
   abstract forward(x: Tensor): Tensor;
+
+  /**
+   * The auxiliary outputs of the last forward pass, for the trainer to add `weight × loss(logits, target)`
+   * (GoogLeNet's auxiliary classifiers, weighted 0.3). None by default and in eval mode; the tensors belong to
+   * the scope of that forward pass.
+   */
+  auxiliaryOutputs(): AuxiliaryOutput[] {
+    return [];
+  }
 
   /** Registers a trainable parameter: kept across scopes and marked as requiring a gradient. */
   protected param(name: string, shape: Shape): Tensor {

@@ -239,8 +239,7 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
       const { loss, correct, why } = E.tidy(() => {
         const x = E.tensor(batch.x.subarray(0, batch.size * c * h * w), [batch.size, c, h, w]);
         const y = E.intTensor(batch.y.subarray(0, batch.size));
-        const logits = model.forward(x);
-        const lossT = lossFn(logits, y);
+        const { logits, loss: lossT } = forwardLoss(model, x, y, lossFn);
         const value = lossT.item();
         const reason = divergenceReason(value, firstEpochLosses, divergenceFactor);
         if (reason) return { loss: value, correct: 0, why: reason }; // no backward pass through a diverged loss
@@ -308,6 +307,14 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
   }
   const returnedEpoch = restoreBest ? state.bestEpoch : state.epoch;
   return { model, history: state.history, bestEpoch: state.bestEpoch, returnedEpoch, stoppedEarly, meta };
+}
+
+/** The model's logits and its loss, plus `weight × loss` of each auxiliary output (GoogLeNet's side classifiers). */
+export function forwardLoss(model: Module, x: E.Tensor, y: E.Tensor, lossFn: (logits: E.Tensor, target: E.Tensor) => E.Tensor): { logits: E.Tensor; loss: E.Tensor } {
+  const logits = model.forward(x);
+  let loss = lossFn(logits, y);
+  for (const aux of model.auxiliaryOutputs()) loss = E.add(loss, E.mulScalar(lossFn(aux.logits, y), aux.weight));
+  return { logits, loss };
 }
 
 function countCorrect(logits: E.Tensor, labels: Int32Array, n: number): number {
