@@ -38,6 +38,22 @@ export function normal_(t: Tensor, mean = 0, std = 1, g: Rng = rng()): Tensor {
   return fillWith(t, () => mean + std * g.normal());
 }
 
+/**
+ * torch.nn.init.trunc_normal_: N(mean, std²) restricted to [a, b] (absolute bounds, −2 and 2 by default, not
+ * multiples of std). Rejection sampling gives the same distribution as torch's inverse-CDF method.
+ */
+export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2, g: Rng = rng()): Tensor {
+  if (!(std > 0) || !(a < b)) throw new Error(`truncNormal_: need std > 0 and a < b, got std ${std}, [${a}, ${b}]`);
+  const sample = (): number => {
+    for (let tries = 0; tries < 1000; tries++) {
+      const v = mean + std * g.normal();
+      if (v >= a && v <= b) return v;
+    }
+    throw new Error(`truncNormal_: [${a}, ${b}] holds almost none of N(${mean}, ${std}²)`);
+  };
+  return fillWith(t, sample);
+}
+
 export function constant_(t: Tensor, value: number): Tensor {
   t.backend.fill(t.at, t.size, value);
   return t;

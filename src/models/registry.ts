@@ -2,6 +2,8 @@
 import type { Module } from '../nn/index.js';
 import { AlexNet, AlexNetCifar } from './alexnet.js';
 import { LeNet5 } from './lenet.js';
+import { efficientnetModels } from './efficientnet.js';
+import { vitModels } from './vit.js';
 
 export interface ModelOptions {
   numClasses: number;
@@ -50,6 +52,8 @@ const specs: ModelSpec[] = [
     extraOptions: ['lrn', 'dropout', 'width'],
     create: (o) => new AlexNetCifar({ ...o, ...(o.extra as object) }),
   },
+  ...efficientnetModels,
+  ...vitModels,
 ];
 
 export function listModels(): ModelSpec[] {
