@@ -1,0 +1,106 @@
+/**
+ * EfficientNet: torchvision's parameter counts and state-dict keys for B0–B3, eval-mode logits against
+ * torchvision's own EfficientNet class at a reduced setting (test/fixtures/zoo/efficientnet_small.safetensors),
+ * the B0 multiply-adds (torchvision: 0.386 GFLOPS), the CIFAR port's count against kuangliu's, and three SGD steps.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as E from '../../src/engine/index.js';
+import { initEngine } from '../../src/engine/engine.js';
+import { createModel } from '../../src/models/index.js';
+import type { Module } from '../../src/nn/index.js';
+import { EfficientNet, makeDivisible, mbconvConfig, efficientnetSetting } from '../../src/models/efficientnet.js';
+import { assertLogitsClose, loadState, loadZooJson, loadZooSafetensors, stateShapes, trainSteps } from './zoo-helpers.js';
+
+await initEngine();
+
+const TIMEOUT = { timeout: 60_000 };
+const keys = loadZooJson<Record<string, [string, number[]][] | number>>('efficientnet_keys.json');
+
+/** Runs fn inside a tidy scope with a model that is disposed afterwards. */
+function withModel(make: () => Module, fn: (m: Module) => void): void {
+  const m = make();
+  try {
+    E.tidy(() => { fn(m); });
+  } finally {
+    m.dispose();
+  }
+}
+
+test('makeDivisible rounds like torchvision\'s _make_divisible', TIMEOUT, () => {
+  const cases: [number, number][] = [[32, 32], [35.2, 32], [17.6, 16], [12, 16], [3, 8], [44.8, 48], [13.2, 16], [220.8, 224]];
+  for (const [v, want] of cases) assert.equal(makeDivisible(v), want, `makeDivisible(${v})`);
+  assert.deepEqual(efficientnetSetting(1.1, 1.2).map((s) => [s.inputChannels, s.outChannels, s.numLayers]),
+    [[32, 16, 2], [16, 24, 3], [24, 48, 3], [48, 88, 4], [88, 120, 4], [120, 208, 5], [208, 352, 2]]);
+});
+
+for (const name of ['efficientnet_b0', 'efficientnet_b1', 'efficientnet_b2', 'efficientnet_b3']) {
+  test(`${name}: torchvision's ${(keys[`${name}.num_params`] as number).toLocaleString('en')} parameters and state-dict keys, in order`, TIMEOUT, () => {
+    withModel(() => createModel(name, { numClasses: 1000 }), (m) => {
+      assert.equal(m.parameterCount(), keys[`${name}.num_params`]);
+      assert.deepEqual(stateShapes(m), keys[name]);
+    });
+  });
+}
+
+test('the published parameter counts (torchvision docs) are the ones the fixture recorded', TIMEOUT, () => {
+  assert.deepEqual(['b0', 'b1', 'b2', 'b3'].map((v) => keys[`efficientnet_${v}.num_params`]), [5_288_548, 7_794_184, 9_109_994, 12_233_232]);
+});
+
+test('eval logits match torchvision\'s EfficientNet at a reduced setting (1×3×64×64)', TIMEOUT, () => {
+  const { state, extras } = loadZooSafetensors('efficientnet_small.safetensors');
+  const setting = [mbconvConfig(1, 3, 1, 8, 8, 1), mbconvConfig(6, 3, 2, 8, 16, 2), mbconvConfig(6, 5, 2, 16, 24, 1)];
+  withModel(() => new EfficientNet({ setting, numClasses: 10 }), (m) => {
+    loadState(m, state);
+    m.eval();
+    const input = extras.get('__input__')!;
+    const logits = E.noGrad(() => m.forward(E.tensor(input.data, input.shape)));
+    assertLogitsClose(logits.toArray(), extras.get('__logits__')!.data);
+  });
+});
+
+test('efficientnet_b0: 0.386 GMACs at 224×224 (torchvision\'s published GFLOPS) within 2 %', TIMEOUT, () => {
+  withModel(() => createModel('efficientnet_b0', { numClasses: 1000 }), (m) => {
+    m.eval();
+    const macs = E.noGrad(() => E.countMacs(() => { m.forward(E.zeros([1, 3, 224, 224])); }));
+    assert.ok(Math.abs(macs / 0.386e9 - 1) < 0.02, `${macs} MACs`);
+  });
+});
+
+test('efficientnet_b0-cifar: 3,598,598 parameters, within 1 % of kuangliu\'s 3,599,686; [2, 10] logits from 32×32', TIMEOUT, () => {
+  withModel(() => createModel('efficientnet_b0-cifar'), (m) => {
+    assert.equal(m.parameterCount(), 3_598_598);
+    assert.ok(Math.abs(m.parameterCount() / 3_599_686 - 1) < 0.01);
+    assert.deepEqual(stateShapes(m).slice(0, 4).map(([k]) => k), ['conv1.weight', 'bn1.weight', 'bn1.bias', 'bn1.running_mean']);
+    assert.ok(stateShapes(m).some(([k]) => k === 'layers.1.se.se1.weight'), 'kuangliu\'s names');
+    m.eval();
+    const y = E.noGrad(() => m.forward(E.randNormal([2, 3, 32, 32], 0, 1, { rng: new E.Rng(1) })));
+    assert.deepEqual([...y.shape], [2, 10]);
+    assert.ok([...y.toArray()].every(Number.isFinite));
+  });
+});
+
+test('a 1×1 input never reaches a zero spatial size (every stride-2 conv is padded): logits, not an error', TIMEOUT, () => {
+  withModel(() => createModel('efficientnet_b0', { extra: { width: 0.25 } }), (m) => {
+    m.eval();
+    const y = E.noGrad(() => m.forward(E.randNormal([1, 3, 1, 1], 0, 1, { rng: new E.Rng(2) })));
+    assert.deepEqual([...y.shape], [1, 10]);
+  });
+});
+
+test('registry options: an unknown option is refused with the ones it takes', TIMEOUT, () => {
+  assert.throws(() => createModel('efficientnet_b1', { extra: { lrn: true } }), {
+    message: "model 'efficientnet_b1' has no option 'lrn' (it takes: dropout, stochasticDepthProb, width)",
+  });
+});
+
+for (const [name, size, width] of [['efficientnet_b0', 32, 0.25], ['efficientnet_b3', 32, 0.25], ['efficientnet_b0-cifar', 32, 0.25]] as const) {
+  test(`${name} (width ×${width}): three SGD steps on a repeated 4×3×${size}×${size} batch lower the loss`, TIMEOUT, () => {
+    withModel(() => createModel(name, { extra: { width, dropout: 0, stochasticDepthProb: 0 } }), (m) => {
+      const losses = trainSteps(m, [4, 3, size, size], 10, { lr: 0.01 });
+      assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
+      console.log(name, losses);
+      assert.ok(losses[2]! < losses[0]!, `losses ${losses}`);
+    });
+  });
+}
