@@ -99,7 +99,6 @@ for (const [name, size, width] of [['efficientnet_b0', 32, 0.25], ['efficientnet
     withModel(() => createModel(name, { extra: { width, dropout: 0, stochasticDepthProb: 0 } }), (m) => {
       const losses = trainSteps(m, [4, 3, size, size], 10, { lr: 0.01 });
       assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
-      console.log(name, losses);
       assert.ok(losses[2]! < losses[0]!, `losses ${losses}`);
     });
   });
