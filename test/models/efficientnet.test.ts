@@ -103,3 +103,20 @@ for (const [name, size, width] of [['efficientnet_b0', 32, 0.25], ['efficientnet
     });
   });
 }
+
+/** Standard deviation of a tensor's values about zero. */
+const rms = (a: ArrayLike<number>): number => Math.sqrt(Array.from(a).reduce((s, v) => s + v * v, 0) / a.length);
+
+test('initialisation is torchvision\'s: kaiming-normal fan-out convs, U(±1/√out) classifier, zero biases, unit BN', TIMEOUT, () => {
+  withModel(() => createModel('efficientnet_b0', { numClasses: 1000 }), (m) => {
+    const state = m.stateDict();
+    // features.8.0: the 1×1 head conv 320 → 1280, fan_out = 1280: std √(2/1280) = 0.0395 over 409,600 values.
+    assert.ok(Math.abs(rms(state.get('features.8.0.weight')!.toArray()) / Math.sqrt(2 / 1280) - 1) < 0.01);
+    // A depthwise conv's fan_out is weight.shape[0]·k·k (torch ignores groups): 672·25 for this 5×5 one.
+    assert.ok(Math.abs(rms(state.get('features.6.0.block.1.0.weight')!.toArray()) / Math.sqrt(2 / (672 * 25)) - 1) < 0.03);
+    const w = state.get('classifier.1.weight')!.toArray();
+    assert.ok(Array.from(w).every((v) => Math.abs(v) <= 1 / Math.sqrt(1000)) && Math.abs(rms(w) / (1 / Math.sqrt(3000)) - 1) < 0.01);
+    for (const k of ['classifier.1.bias', 'features.1.0.block.1.fc1.bias', 'features.0.1.bias']) assert.ok(state.get(k)!.toArray().every((v) => v === 0), k);
+    assert.ok(state.get('features.0.1.weight')!.toArray().every((v) => v === 1));
+  });
+});

@@ -118,3 +118,20 @@ for (const [name, make, size] of smokeCases) {
     });
   });
 }
+
+const rms = (a: ArrayLike<number>): number => Math.sqrt(Array.from(a).reduce((s, v) => s + v * v, 0) / a.length);
+
+test('initialisation is torchvision\'s: zero class token and head, N(0, 0.02) positions, √(1/fan_in) patch projection', TIMEOUT, () => {
+  withModel(() => new VisionTransformer({ imageSize: 64, patchSize: 16, numLayers: 1, numHeads: 4, hiddenDim: 256, mlpDim: 512, numClasses: 10 }), (m) => {
+    const s = m.stateDict();
+    for (const k of ['class_token', 'heads.head.weight', 'heads.head.bias', 'conv_proj.bias', 'encoder.layers.encoder_layer_0.self_attention.in_proj_bias']) {
+      assert.ok(s.get(k)!.toArray().every((v) => v === 0), k);
+    }
+    assert.ok(Math.abs(rms(s.get('encoder.pos_embedding')!.toArray()) / 0.02 - 1) < 0.05);
+    assert.ok(Math.abs(rms(s.get('conv_proj.weight')!.toArray()) / Math.sqrt(1 / (3 * 16 * 16)) - 1) < 0.02);
+    const mlpBias = s.get('encoder.layers.encoder_layer_0.mlp.0.bias')!.toArray();
+    assert.ok(rms(mlpBias) > 0 && rms(mlpBias) < 3e-6, 'MLP biases ~ N(0, 1e-6)');
+    // xavier-uniform: U(±√(6/(fan_in + fan_out))), variance 2/(fan_in + fan_out).
+    assert.ok(Math.abs(rms(s.get('encoder.layers.encoder_layer_0.mlp.3.weight')!.toArray()) / Math.sqrt(2 / (256 + 512)) - 1) < 0.02);
+  });
+});
