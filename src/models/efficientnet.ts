@@ -192,6 +192,7 @@ export const efficientnetModels: ModelSpec[] = [
     extraOptions: ['dropout', 'stochasticDepthProb', 'width'],
     create: (o) => {
       const extra = (o.extra ?? {}) as EfficientNetExtra;
+      if (extra.width !== undefined && !(extra.width > 0)) throw new Error(`${v.name}: width must be a positive multiplier, got ${extra.width}`);
       return new EfficientNet({
         setting: efficientnetSetting(v.width * (extra.width ?? 1), v.depth),
         dropout: extra.dropout ?? v.dropout, stochasticDepthProb: extra.stochasticDepthProb,

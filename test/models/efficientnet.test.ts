@@ -92,6 +92,8 @@ test('registry options: an unknown option is refused with the ones it takes', TI
   assert.throws(() => createModel('efficientnet_b1', { extra: { lrn: true } }), {
     message: "model 'efficientnet_b1' has no option 'lrn' (it takes: dropout, stochasticDepthProb, width)",
   });
+  assert.throws(() => createModel('efficientnet_b1', { extra: { width: 0 } }), { message: 'efficientnet_b1: width must be a positive multiplier, got 0' });
+  assert.throws(() => createModel('efficientnet_b0-cifar', { extra: { width: -1 } }), { message: 'efficientnet_b0-cifar: width must be positive, got -1' });
 });
 
 for (const [name, size, width] of [['efficientnet_b0', 32, 0.25], ['efficientnet_b3', 32, 0.25], ['efficientnet_b0-cifar', 32, 0.25]] as const) {
