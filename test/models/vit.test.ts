@@ -12,6 +12,7 @@ import { initEngine } from '../../src/engine/engine.js';
 import { createModel } from '../../src/models/index.js';
 import { VisionTransformer, interpolatePosEmbedding } from '../../src/models/vit.js';
 import type { Module } from '../../src/nn/index.js';
+import { gradcheck } from '../engine/gradcheck.js';
 import { assertLogitsClose, loadState, loadZooJson, loadZooSafetensors, stateShapes, trainSteps } from './zoo-helpers.js';
 
 await initEngine();
@@ -111,6 +112,7 @@ const smokeCases: [string, () => Module, number][] = [
 ];
 for (const [name, make, size] of smokeCases) {
   test(`${name}: three SGD steps on a repeated batch of 2 lower the loss`, TIMEOUT, () => {
+    E.manualSeed(1);
     withModel(make, (m) => {
       const losses = trainSteps(m, [2, 3, size, size], 10, { lr: 0.05 });
       assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
@@ -134,4 +136,23 @@ test('initialisation is torchvision\'s: zero class token and head, N(0, 0.02) po
     // xavier-uniform: U(±√(6/(fan_in + fan_out))), variance 2/(fan_in + fan_out).
     assert.ok(Math.abs(rms(s.get('encoder.layers.encoder_layer_0.mlp.3.weight')!.toArray()) / Math.sqrt(2 / (256 + 512)) - 1) < 0.02);
   });
+});
+
+test('the whole model\'s input gradient passes gradcheck (float64), with dropout off in training mode', TIMEOUT, () => {
+  for (const training of [false, true]) {
+    const built: { m?: VisionTransformer } = {};
+    const { maxError, worst } = gradcheck({
+      name: 'vit', shapes: [[2, 3, 8, 8]],
+      fn: (x) => {
+        let m = built.m;
+        if (!m) {
+          m = built.m = new VisionTransformer({ imageSize: 8, patchSize: 4, numLayers: 1, numHeads: 2, hiddenDim: 8, mlpDim: 16, numClasses: 3 });
+          E.init.normal_(m.head.weight, 0, 1); // torchvision zeroes the head, which would hide every other gradient
+        }
+        return m.train(training).forward(x);
+      },
+    });
+    built.m?.dispose();
+    assert.ok(maxError < 1e-6, `training ${training}: ${worst}`);
+  }
 });
