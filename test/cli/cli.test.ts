@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pngjs from 'pngjs';
-import { createModel } from '../../src/models/index.js';
+import { createModel, listModels } from '../../src/models/index.js';
 import { saveCheckpoint } from '../../src/train/checkpoint.js';
 
 function repoRoot(): string {
@@ -103,7 +103,7 @@ test('models --json parses', async () => {
 
 test('an unknown model: one line listing the valid models', async () => {
   const line = assertOneLineError(await convlab(['train', 'nosuchnet', '-d', 'mnist-sample']));
-  assert.equal(line, "convlab: unknown model 'nosuchnet'. Valid models: lenet5, lenet5-classic, alexnet, alexnet-cifar");
+  assert.equal(line, `convlab: unknown model 'nosuchnet'. Valid models: ${listModels().map((m) => m.name).join(', ')}`);
 });
 
 test('an unknown dataset: one line listing the valid datasets, and no run directory is created', async () => {

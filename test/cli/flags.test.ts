@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlagError, parseTrainFlags, parseEvalFlags, parsePredictFlags, type RawFlags } from '../../src/cli/flags.js';
 import { trainOptions } from '../../src/cli/commands/train.js';
+import { listModels } from '../../src/models/index.js';
 import { train } from '../../src/train/trainer.js';
 import { baseConfig, quadrantDataset, useReferenceBackend } from '../train/helpers.js';
 import { convlab, filesUnder, oneLineError, scratchDir } from './run-cli.js';
@@ -70,7 +71,7 @@ test('parseTrainFlags refuses each bad value with the flag, the value and what i
       return true;
     }, name);
   }
-  assert.throws(() => parseTrainFlags('lenet6', base), { message: "unknown model 'lenet6'. Valid models: lenet5, lenet5-classic, alexnet, alexnet-cifar" });
+  assert.throws(() => parseTrainFlags('lenet6', base), { message: `unknown model 'lenet6'. Valid models: ${listModels().map((m) => m.name).join(', ')}` });
 });
 
 test('accepted flags become typed values; only what the user set overrides the recipe', { timeout: 10_000 }, () => {
