@@ -45,7 +45,7 @@ export function normal_(t: Tensor, mean = 0, std = 1, g: Rng = rng()): Tensor {
  */
 export function truncNormal_(t: Tensor, o: { mean?: number; std?: number; low?: number; high?: number; rng?: Rng } = {}): Tensor {
   const mean = o.mean ?? 0, std = o.std ?? 1, low = o.low ?? -2, high = o.high ?? 2;
-  if (!(low < high)) throw new Error(`truncNormal_: the bounds must satisfy low < high, got [${low}, ${high}]`);
+  if (!(std > 0) || !(low < high)) throw new Error(`truncNormal_: need std > 0 and low < high, got std ${std}, [${low}, ${high}]`);
   // Rejection would loop (nearly) forever when the interval holds almost no mass; torch warns there too.
   if (mean < low - 2 * std || mean > high + 2 * std) throw new Error(`truncNormal_: mean ${mean} is more than 2 std from [${low}, ${high}]`);
   const g = o.rng ?? rng();

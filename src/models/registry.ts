@@ -7,6 +7,8 @@ import { googlenetModels } from './googlenet.js';
 import { mobilenetV1Models } from './mobilenet.js';
 import { mobilenetV2Models } from './mobilenetv2.js';
 import { mobilenetV3Models } from './mobilenetv3.js';
+import { efficientnetModels } from './efficientnet.js';
+import { vitModels } from './vit.js';
 
 export interface ModelOptions {
   numClasses: number;
@@ -62,6 +64,8 @@ const specs: ModelSpec[] = [
   ...mobilenetV1Models,
   ...mobilenetV2Models,
   ...mobilenetV3Models,
+  ...efficientnetModels,
+  ...vitModels,
 ];
 
 export function listModels(): ModelSpec[] {
