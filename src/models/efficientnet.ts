@@ -12,17 +12,11 @@ import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { init } from '../engine/index.js';
 import {
-  AdaptiveAvgPool2d, BatchNorm, Conv2d, Dropout, Flatten, Linear, Module, Sequential, SiLU, Sigmoid, StochasticDepth,
+  AdaptiveAvgPool2d, Conv2d, Dropout, Flatten, Linear, Module, Sequential, SiLU, StochasticDepth,
 } from '../nn/index.js';
+import { SqueezeExcitation, conv2dNormActivation, makeDivisible } from './blocks.js';
 import type { ModelSpec } from './registry.js';
 import { EfficientNetCifar } from './efficientnet-cifar.js';
-
-/** torchvision's _make_divisible: round to the nearest multiple of `divisor`, never more than 10 % down. */
-export function makeDivisible(v: number, divisor = 8, minValue = divisor): number {
-  let rounded = Math.max(minValue, Math.floor((v + divisor / 2) / divisor) * divisor);
-  if (rounded < 0.9 * v) rounded += divisor;
-  return rounded;
-}
 
 /** One stage of Table 1: MBConv(expandRatio, kernel) × numLayers, the first with `stride`. */
 export interface MBConvConfig {
@@ -59,37 +53,6 @@ export function efficientnetSetting(widthMult: number, depthMult: number): MBCon
   ];
 }
 
-/** torchvision.ops.Conv2dNormActivation: conv (no bias, "same" padding) → BatchNorm → optional SiLU, keys 0, 1, 2. */
-export class Conv2dNormActivation extends Sequential {
-  constructor(inChannels: number, outChannels: number, kernel: number, opts: { stride?: number; groups?: number; activation?: boolean } = {}) {
-    const conv = new Conv2d(inChannels, outChannels, kernel, { stride: opts.stride ?? 1, padding: (kernel - 1) >> 1, groups: opts.groups ?? 1, bias: false });
-    super(conv, new BatchNorm(outChannels), ...(opts.activation === false ? [] : [SiLU()]));
-  }
-}
-
-/** Squeeze-and-excitation (Hu et al., 2018): channel gates from pooled features, fc1/fc2 as 1×1 convs. */
-export class SqueezeExcitation extends Module {
-  readonly avgpool: Module;
-  readonly fc1: Conv2d;
-  readonly fc2: Conv2d;
-  readonly activation: Module;
-  readonly scaleActivation: Module;
-
-  constructor(inputChannels: number, squeezeChannels: number) {
-    super();
-    this.avgpool = this.child('avgpool', AdaptiveAvgPool2d(1));
-    this.fc1 = this.child('fc1', new Conv2d(inputChannels, squeezeChannels, 1));
-    this.fc2 = this.child('fc2', new Conv2d(squeezeChannels, inputChannels, 1));
-    this.activation = this.child('activation', SiLU());
-    this.scaleActivation = this.child('scale_activation', Sigmoid());
-  }
-
-  forward(x: Tensor): Tensor {
-    const scale = this.scaleActivation.forward(this.fc2.forward(this.activation.forward(this.fc1.forward(this.avgpool.forward(x)))));
-    return E.mul(scale, x);
-  }
-}
-
 /** Mobile inverted bottleneck: expand → depthwise → SE → project, with a stochastic-depth residual when shapes allow. */
 export class MBConv extends Module {
   readonly block: Sequential;
@@ -102,10 +65,10 @@ export class MBConv extends Module {
     this.useResidual = cnf.stride === 1 && cnf.inputChannels === cnf.outChannels;
     const expanded = makeDivisible(cnf.inputChannels * cnf.expandRatio);
     const layers: Module[] = [];
-    if (expanded !== cnf.inputChannels) layers.push(new Conv2dNormActivation(cnf.inputChannels, expanded, 1));
-    layers.push(new Conv2dNormActivation(expanded, expanded, cnf.kernel, { stride: cnf.stride, groups: expanded }));
-    layers.push(new SqueezeExcitation(expanded, Math.max(1, Math.floor(cnf.inputChannels / 4))));
-    layers.push(new Conv2dNormActivation(expanded, cnf.outChannels, 1, { activation: false }));
+    if (expanded !== cnf.inputChannels) layers.push(conv2dNormActivation(cnf.inputChannels, expanded, 1, { activation: SiLU }));
+    layers.push(conv2dNormActivation(expanded, expanded, cnf.kernel, { stride: cnf.stride, groups: expanded, activation: SiLU }));
+    layers.push(new SqueezeExcitation(expanded, Math.max(1, Math.floor(cnf.inputChannels / 4)), E.silu, E.sigmoid));
+    layers.push(conv2dNormActivation(expanded, cnf.outChannels, 1, { activation: null }));
     this.block = this.child('block', new Sequential(...layers));
     this.stochasticDepth = this.child('stochastic_depth', new StochasticDepth(stochasticDepthProb, 'row'));
   }
@@ -137,7 +100,7 @@ export class EfficientNet extends Module {
     const setting = opts.setting ?? efficientnetSetting(1, 1);
     if (setting.length === 0) throw new Error('EfficientNet: the inverted residual setting is empty');
     const sdProb = opts.stochasticDepthProb ?? 0.2;
-    const stem = new Conv2dNormActivation(opts.inChannels ?? 3, setting[0]!.inputChannels, 3, { stride: 2 });
+    const stem = conv2dNormActivation(opts.inChannels ?? 3, setting[0]!.inputChannels, 3, { stride: 2, activation: SiLU });
     const totalBlocks = setting.reduce((n, s) => n + s.numLayers, 0);
     let blockId = 0;
     const stages = setting.map((cnf) => new Sequential(...Array.from({ length: cnf.numLayers }, (_, i) => {
@@ -146,7 +109,7 @@ export class EfficientNet extends Module {
       return new MBConv(blockCnf, (sdProb * blockId++) / totalBlocks);
     })));
     const lastIn = setting[setting.length - 1]!.outChannels, lastOut = opts.lastChannel ?? 4 * lastIn;
-    this.features = this.child('features', new Sequential(stem, ...stages, new Conv2dNormActivation(lastIn, lastOut, 1)));
+    this.features = this.child('features', new Sequential(stem, ...stages, conv2dNormActivation(lastIn, lastOut, 1, { activation: SiLU })));
     this.avgpool = this.child('avgpool', AdaptiveAvgPool2d(1));
     this.classifier = this.child('classifier', new Sequential(Dropout(opts.dropout ?? 0.2), new Linear(lastOut, opts.numClasses ?? 1000)));
     initEfficientNet(this);

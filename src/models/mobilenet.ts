@@ -21,7 +21,7 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { BatchNorm, Conv2d, Linear, Module, ReLU, Sequential } from '../nn/index.js';
-import { checkWidth, conv2dNormActivation, initMobileNetWeights } from './mobilenet-blocks.js';
+import { checkWidth, conv2dNormActivation, initMobileNetWeights } from './blocks.js';
 import type { ModelSpec } from './registry.js';
 
 /** Table 1 after the stem: each depthwise-separable block's output channels and depthwise stride. */

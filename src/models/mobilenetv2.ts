@@ -15,7 +15,7 @@
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
 import { BatchNorm, Conv2d, Dropout, Linear, Module, ReLU6, Sequential } from '../nn/index.js';
-import { checkWidth, conv2dNormActivation, initMobileNetWeights, makeDivisible } from './mobilenet-blocks.js';
+import { checkWidth, conv2dNormActivation, initMobileNetWeights, makeDivisible } from './blocks.js';
 import type { ModelSpec } from './registry.js';
 
 /** Table 2: expansion t, output channels c, repeats n, first stride s. */

@@ -15,8 +15,8 @@
  */
 import * as E from '../engine/index.js';
 import type { Tensor } from '../engine/index.js';
-import { Conv2d, Dropout, Hardswish, Linear, Module, ReLU, Sequential } from '../nn/index.js';
-import { checkWidth, conv2dNormActivation, initMobileNetWeights, makeDivisible } from './mobilenet-blocks.js';
+import { Dropout, Hardswish, Linear, Module, ReLU, Sequential } from '../nn/index.js';
+import { SqueezeExcitation, checkWidth, conv2dNormActivation, initMobileNetWeights, makeDivisible } from './blocks.js';
 import type { ModelSpec } from './registry.js';
 
 const V3_NORM = { eps: 0.001, momentum: 0.01 };
@@ -41,23 +41,6 @@ const SMALL: BneckRow[] = [
 
 const ARCHS = { large: { rows: LARGE, lastChannel: 1280 }, small: { rows: SMALL, lastChannel: 1024 } };
 
-/** torchvision.ops.SqueezeExcitation with the hardsigmoid gate: x · hσ(fc2(relu(fc1(avgpool(x))))). */
-export class SqueezeExcitation extends Module {
-  readonly fc1: Conv2d;
-  readonly fc2: Conv2d;
-
-  constructor(inputChannels: number, squeezeChannels: number) {
-    super();
-    this.fc1 = this.child('fc1', new Conv2d(inputChannels, squeezeChannels, 1));
-    this.fc2 = this.child('fc2', new Conv2d(squeezeChannels, inputChannels, 1));
-  }
-
-  forward(x: Tensor): Tensor {
-    const squeezed = E.relu(this.fc1.forward(E.adaptiveAvgPool2d(x, 1)));
-    return E.mul(E.hardsigmoid(this.fc2.forward(squeezed)), x);
-  }
-}
-
 /** The bneck block: 1×1 expansion (when widths differ), k×k depthwise, optional SE, linear 1×1 projection. */
 export class InvertedResidualV3 extends Module {
   readonly block: Sequential;
@@ -73,7 +56,7 @@ export class InvertedResidualV3 extends Module {
     const layers: Module[] = [];
     if (exp !== inp) layers.push(conv2dNormActivation(inp, exp, 1, { norm: V3_NORM, activation }));
     layers.push(conv2dNormActivation(exp, exp, kernel, { stride, groups: exp, norm: V3_NORM, activation }));
-    if (useSe) layers.push(new SqueezeExcitation(exp, makeDivisible(Math.floor(exp / 4))));
+    if (useSe) layers.push(new SqueezeExcitation(exp, makeDivisible(Math.floor(exp / 4)), E.relu, E.hardsigmoid));
     layers.push(conv2dNormActivation(exp, out, 1, { norm: V3_NORM, activation: null }));
     this.block = this.child('block', new Sequential(...layers));
   }

@@ -9,7 +9,8 @@ import * as E from '../../src/engine/index.js';
 import { initEngine } from '../../src/engine/engine.js';
 import { createModel } from '../../src/models/index.js';
 import type { Module } from '../../src/nn/index.js';
-import { EfficientNet, makeDivisible, mbconvConfig, efficientnetSetting } from '../../src/models/efficientnet.js';
+import { EfficientNet, mbconvConfig, efficientnetSetting } from '../../src/models/efficientnet.js';
+import { makeDivisible } from '../../src/models/blocks.js';
 import { gradcheck } from '../engine/gradcheck.js';
 import { assertLogitsClose, loadState, loadZooJson, loadZooSafetensors, stateShapes, trainSteps } from './zoo-helpers.js';
 

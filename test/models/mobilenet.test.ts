@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from '../../src/engine/index.js';
 import { createModel, getModelSpec } from '../../src/models/index.js';
-import { makeDivisible } from '../../src/models/mobilenet-blocks.js';
+import { makeDivisible } from '../../src/models/blocks.js';
 import type { Module } from '../../src/nn/index.js';
 import { SGD } from '../../src/train/optim.js';
 import { repoRoot } from '../fixtures.js';

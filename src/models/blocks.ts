@@ -1,9 +1,11 @@
 /**
- * Pieces the MobileNet family shares, after torchvision's: `_make_divisible` (models/_utils.py),
- * `Conv2dNormActivation` (ops/misc.py: conv, norm, activation as children "0", "1", "2") and the weight
+ * Building blocks the mobile families (MobileNet v1–v3, EfficientNet) share, after torchvision's:
+ * `_make_divisible` (models/_utils.py), `Conv2dNormActivation` and `SqueezeExcitation` (ops/misc.py), and the weight
  * initialisation every torchvision MobileNet applies (kaiming_normal_ fan_out for convs, N(0, 0.01) for linear
  * layers, zero biases, BatchNorm ones/zeros, which BatchNorm already does).
  */
+import * as E from '../engine/index.js';
+import type { Tensor } from '../engine/index.js';
 import { init } from '../engine/index.js';
 import { BatchNorm, Conv2d, Linear, Module, Sequential } from '../nn/index.js';
 
@@ -31,6 +33,27 @@ export function conv2dNormActivation(inChannels: number, outChannels: number, ke
   const layers: Module[] = [conv, new BatchNorm(outChannels, o.norm ?? {})];
   if (o.activation) layers.push(o.activation());
   return new Sequential(...layers);
+}
+
+/**
+ * Squeeze-and-excitation (Hu et al., 2018) as torchvision.ops.SqueezeExcitation: x · gate(fc2(act(fc1(avgpool(x))))),
+ * fc1 and fc2 being 1×1 convs. EfficientNet uses SiLU and a sigmoid gate; MobileNetV3 ReLU and a hard sigmoid.
+ */
+export class SqueezeExcitation extends Module {
+  readonly fc1: Conv2d;
+  readonly fc2: Conv2d;
+
+  constructor(inputChannels: number, squeezeChannels: number,
+    readonly activation: (x: Tensor) => Tensor = E.relu, readonly gate: (x: Tensor) => Tensor = E.sigmoid) {
+    super();
+    this.fc1 = this.child('fc1', new Conv2d(inputChannels, squeezeChannels, 1));
+    this.fc2 = this.child('fc2', new Conv2d(squeezeChannels, inputChannels, 1));
+  }
+
+  forward(x: Tensor): Tensor {
+    const squeezed = this.activation(this.fc1.forward(E.adaptiveAvgPool2d(x, 1)));
+    return E.mul(this.gate(this.fc2.forward(squeezed)), x);
+  }
 }
 
 /** Every descendant module, depth first, in registration order. */
