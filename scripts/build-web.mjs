@@ -1,0 +1,56 @@
+// Bundles the browser pages (playground, dashboard) and their workers with esbuild into dist/web/, beside copies
+// of the kernels, the MNIST sample and the bundled checkpoint: a static site, also served by `convlab ui`.
+// Fails when a bundle would load a Node built-in other than through the platform layer's guarded dynamic imports.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const out = 'dist/web';
+rmSync(out, { recursive: true, force: true });
+mkdirSync(join(out, 'mnist-sample'), { recursive: true });
+
+const result = await build({
+  entryPoints: {
+    playground: 'src/web/playground.ts',
+    dashboard: 'src/web/dashboard.ts',
+    'engine-worker': 'src/web/engine-worker.ts',
+    'wasm-worker': 'src/engine/backends/wasm-worker.ts',
+  },
+  outdir: out,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  sourcemap: 'linked',
+  // The platform layer imports node:* lazily, only when it runs under Node; a browser never evaluates those imports.
+  external: ['node:*'],
+  metafile: true,
+  logLevel: 'warning',
+});
+
+const staticImports = [];
+for (const [file, input] of Object.entries(result.metafile.inputs)) {
+  for (const imp of input.imports) {
+    if (imp.path.startsWith('node:') && imp.kind !== 'dynamic-import') staticImports.push(`${file} imports ${imp.path}`);
+  }
+}
+if (staticImports.length) {
+  console.error(`build-web: browser code must not import Node built-ins:\n  ${staticImports.join('\n  ')}`);
+  process.exit(1);
+}
+
+for (const name of readdirSync('src/web/static')) copyFileSync(join('src/web/static', name), join(out, name));
+for (const name of ['kernels.wasm', 'kernels-single.wasm']) copyFileSync(join('build', name), join(out, name));
+for (const name of readdirSync('assets/mnist-sample').filter((n) => n.endsWith('.gz'))) {
+  copyFileSync(join('assets/mnist-sample', name), join(out, 'mnist-sample', name));
+}
+copyFileSync('assets/checkpoints/lenet5-mnist-sample.safetensors', join(out, 'lenet5-mnist-sample.safetensors'));
+
+// The size budget is the pages' code and styles, gzipped, without the dataset and the checkpoint.
+const codeBytes = readdirSync(out).filter((n) => /\.(js|css|html|wasm)$/.test(n))
+  .reduce((sum, n) => sum + gzipSync(readFileSync(join(out, n))).length, 0);
+const rawBytes = readdirSync(out).filter((n) => statSync(join(out, n)).isFile()).reduce((s, n) => s + statSync(join(out, n)).size, 0);
+console.log(`build-web: ${out}/ (${(rawBytes / 1024).toFixed(0)} KiB; code ${(codeBytes / 1024).toFixed(0)} KiB gzipped, without the dataset)`);
