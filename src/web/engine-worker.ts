@@ -24,7 +24,7 @@ const post = (m: WorkerMessage, transfer: Transferable[] = []): void => scope.po
 const SLICE_MS = 40;
 const PROGRESS_MS = 200;
 const VIEWS_MS = 500;
-/** The test digit whose activations are drawn (a clear 7 in the sample's test split). */
+/** The test digit whose activations are drawn: the sample's first test image (a 2). */
 const DIGIT_INDEX = 0;
 
 let session: TrainingSession | null = null;

@@ -14,7 +14,7 @@ function panel(metric: CurvePoint['metric'], title: string): Record<string, unkn
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'step' },
       y: { field: 'value', type: 'quantitative', title: null, scale: { zero: metric === 'accuracy' ? false : true }, axis: metric === 'accuracy' ? { format: '.0%' } : {} },
-      color: { field: 'series', type: 'nominal', title: null, scale: { domain: ['train', 'test'], range: [COLORS.train, COLORS.val] } },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top', labelFontSize: 12 }, scale: { domain: ['train', 'test'], range: [COLORS.train, COLORS.val] } },
     },
   };
 }
@@ -26,7 +26,7 @@ export async function liveCurves(el: HTMLElement): Promise<{ add(points: CurvePo
     data: { name: 'points' },
     hconcat: [panel('loss', 'Loss'), panel('accuracy', 'Accuracy')],
   } as unknown as TopLevelSpec;
-  const { view } = await embed(el, spec, { actions: false, renderer: 'svg' });
+  const { view } = await embed(el, spec, { actions: false, renderer: 'svg', logLevel: 1 }); // 1: errors only (an empty chart warns)
   return {
     add(points) { void view.insert('points', points).runAsync(); },
     clear() { void view.remove('points', () => true).runAsync(); },
