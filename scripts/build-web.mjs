@@ -2,9 +2,8 @@
 // of the kernels, the MNIST sample and the bundled checkpoint: a static site, also served by `convlab ui`.
 // Fails when a bundle would load a Node built-in other than through the platform layer's guarded dynamic imports.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const out = 'dist/web';
@@ -24,7 +23,6 @@ const result = await build({
   platform: 'browser',
   target: 'es2022',
   minify: true,
-  sourcemap: 'linked',
   // The platform layer imports node:* lazily, only when it runs under Node; a browser never evaluates those imports.
   external: ['node:*'],
   metafile: true,
@@ -49,8 +47,8 @@ for (const name of readdirSync('assets/mnist-sample').filter((n) => n.endsWith('
 }
 copyFileSync('assets/checkpoints/lenet5-mnist-sample.safetensors', join(out, 'lenet5-mnist-sample.safetensors'));
 
-// The size budget is the pages' code and styles, gzipped, without the dataset and the checkpoint.
-const codeBytes = readdirSync(out).filter((n) => /\.(js|css|html|wasm)$/.test(n))
-  .reduce((sum, n) => sum + gzipSync(readFileSync(join(out, n))).length, 0);
-const rawBytes = readdirSync(out).filter((n) => statSync(join(out, n)).isFile()).reduce((s, n) => s + statSync(join(out, n)).size, 0);
-console.log(`build-web: ${out}/ (${(rawBytes / 1024).toFixed(0)} KiB; code ${(codeBytes / 1024).toFixed(0)} KiB gzipped, without the dataset)`);
+// The size budget: what the playground loads, gzipped, without the dataset and the checkpoint.
+const gzipped = (names) => names.reduce((sum, n) => sum + gzipSync(readFileSync(join(out, n))).length, 0);
+const playground = gzipped(['index.html', 'style.css', 'playground.js', 'engine-worker.js', 'wasm-worker.js', 'kernels.wasm']);
+const dashboard = gzipped(['dashboard.html', 'style.css', 'dashboard.js']);
+console.log(`build-web: ${out}/ — playground ${(playground / 1024).toFixed(0)} KiB gzipped without the dataset, dashboard ${(dashboard / 1024).toFixed(0)} KiB`);
