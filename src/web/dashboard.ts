@@ -23,8 +23,8 @@ let runs: RunListing[] = [];
 const selected = new Set<string>();
 let liveSource: EventSource | null = null;
 
-/** What the browser tests read: the live view's latest payload and how many updates it received. */
-const state = { runs, live: null as RunDetails | null, updates: 0, errors: [] as string[] };
+/** What the browser tests read: the live view's latest payload, its epoch count at each update, and errors. */
+const state = { runs, live: null as RunDetails | null, updates: 0, pointsSeen: [] as number[], errors: [] as string[] };
 (globalThis as unknown as { convlabDashboard: typeof state }).convlabDashboard = state;
 
 const draw = (el: HTMLElement, spec: TopLevelSpec): Promise<unknown> =>
@@ -81,6 +81,7 @@ function openLive(name: string): void {
   $('live').hidden = false;
   $('live-name').textContent = name;
   state.live = null;
+  state.pointsSeen = [];
   liveSource = new EventSource(`api/runs/${encodeURIComponent(name)}/events`);
   liveSource.addEventListener('run', (e) => void renderLive(JSON.parse((e as MessageEvent<string>).data) as RunDetails | null));
   liveSource.addEventListener('problem', (e) => showError(JSON.parse((e as MessageEvent<string>).data) as string));
@@ -88,9 +89,11 @@ function openLive(name: string): void {
 }
 
 async function renderLive(run: RunDetails | null): Promise<void> {
-  if (!run) { showError('the run is gone'); return; }
+  // A run named in the address that has not started yet (or was removed): wait for it, the stream goes on.
+  if (!run) { $('live-facts').textContent = 'waiting for the run to start…'; return; }
   state.live = run;
   state.updates++;
+  state.pointsSeen.push(run.metrics.length);
   const last = run.metrics.at(-1);
   const planned = typeof run.config.epochs === 'number' ? run.config.epochs : null;
   const facts: [string, string][] = [
@@ -126,9 +129,9 @@ async function renderLive(run: RunDetails | null): Promise<void> {
 
 for (const id of ['filter', 'status']) $(id).addEventListener('input', renderList);
 $('refresh').addEventListener('click', () => void loadRuns());
-void loadRuns().then(() => {
-  const wanted = decodeURIComponent(location.hash.slice(1));
-  if (wanted && runs.some((r) => r.name === wanted)) openLive(wanted);
-});
+// dashboard.html#<run> follows that run, also one that has not started yet.
+const wanted = decodeURIComponent(location.hash.slice(1));
+if (wanted) openLive(wanted);
+void loadRuns();
 // New runs appear without a reload.
 setInterval(() => void loadRuns(), 5000);

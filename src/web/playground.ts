@@ -5,7 +5,7 @@
  * memory (MiB, default 128), lr, batch.
  */
 import { DrawPad } from './draw-pad.js';
-import { liveCurves, type CurvePoint } from './live-curves.js';
+import type { CurvePoint } from './live-curves.js';
 import type { PageRequest, Progress, Ready, WorkerMessage } from './protocol.js';
 import { planeCanvas, renderViews } from './views-render.js';
 
@@ -71,7 +71,8 @@ function showPrediction(m: Extract<WorkerMessage, { type: 'prediction' }>): void
   }));
 }
 
-const curvesPromise = liveCurves($('curves'));
+// Vega is most of the page's code: loaded after first paint, so the page shows (and the engine starts) without it.
+const curvesPromise = import('./live-curves.js').then((m) => m.liveCurves($('curves')));
 
 function onReady(r: Ready): void {
   state.ready = r;
