@@ -33,13 +33,18 @@ export interface RunDetails {
   etaSeconds: number | null;
 }
 
-/** Runs this process itself is training (`convlab train --ui`): their lock is ours, which lockHolder ignores. */
-const ownRuns = new Set<string>();
-export function markOwnRun(dir: string): void { ownRuns.add(resolve(dir)); }
-export function unmarkOwnRun(dir: string): void { ownRuns.delete(resolve(dir)); }
+/** Whether this process trains beside its dashboard (`convlab train --ui`): then a lock of our own pid is live too. */
+let trainingHere = false;
+export function setTrainingInThisProcess(on: boolean): void { trainingHere = on; }
 
 function isLive(dir: string): boolean {
-  return ownRuns.has(resolve(dir)) || lockHolder(dir) !== undefined;
+  if (lockHolder(dir) !== undefined) return true; // another live process holds the run's lock
+  if (!trainingHere) return false;
+  try {
+    return Number.parseInt(readFileSync(join(dir, LOCK_FILE), 'utf8'), 10) === process.pid;
+  } catch {
+    return false;
+  }
 }
 
 const MAX_DEPTH = 3;
