@@ -47,11 +47,11 @@ const progressCount = (page: Page): Promise<number> => page.evaluate(() => (glob
 const message = (page: Page): Promise<string> => page.locator('#message').innerText();
 
 test('the playground is cross-origin isolated and the engine runs on 2 threads there', { skip, timeout: 30_000 }, async () => {
-  playground = await openPage(browser, `${server.url}?threads=2`);
+  playground = await openPage(browser, `${server.url}?threads=2&memory=64`);
   const r = await ready(playground.page);
   assert.deepEqual([r.backend, r.threads, r.shared, r.crossOriginIsolated], ['wasm', 2, true, true]);
   assert.equal(await playground.page.evaluate(() => crossOriginIsolated), true);
-  assert.match(await playground.page.locator('#engine').innerText(), /^WebAssembly SIMD on 2 threads sharing one memory \(max 128 MiB\)$/);
+  assert.match(await playground.page.locator('#engine').innerText(), /^WebAssembly SIMD on 2 threads sharing one memory \(max 64 MiB\)$/);
 });
 
 test('in-browser training: the loss falls, lr and batch size change while it runs, pause stops it, no console error', { skip, timeout: 40_000 }, async () => {

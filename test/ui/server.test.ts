@@ -112,3 +112,11 @@ test('convlab ui on a port in use: one line naming the port', { timeout: 20_000 
   const bad = await convlab(['ui', runs, '--port', '70000']);
   assert.equal(assertOneLineError(bad), "convlab: --port '70000' is invalid: must be a whole number from 0 to 65535 (0: any free port)");
 });
+
+test('--help lists the ui command, its --port, and train\'s --ui', { timeout: 20_000 }, async () => {
+  const [main, ui, train] = await Promise.all([convlab(['--help']), convlab(['ui', '--help']), convlab(['train', '--help'])]);
+  assert.match(main.stdout, /^\s+ui \[options\] \[runs-dir\]\s+serve the runs dashboard and the in-browser playground on 127\.0\.0\.1$/m);
+  assert.match(ui.stdout, /^Usage: convlab ui \[options\] \[runs-dir\]$/m);
+  assert.match(ui.stdout, /-p, --port <n>/);
+  assert.match(train.stdout, /--ui \[port\]\s+serve the live dashboard on 127\.0\.0\.1 while\s+training/);
+});
