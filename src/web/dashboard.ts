@@ -56,6 +56,7 @@ function renderList(): void {
 
 async function loadRuns(): Promise<void> {
   const response = await fetch('api/runs');
+  if (response.status === 404) { showError('no runs API here: this page lists runs when served by `convlab ui [RUNS_DIR]`'); return; }
   if (!response.ok) { showError(`the run list: HTTP ${response.status} ${await response.text()}`); return; }
   const body = (await response.json()) as { runsDir: string; runs: RunListing[] };
   runs = body.runs;
