@@ -45,12 +45,11 @@ async function init(req: Extract<PageRequest, { type: 'init' }>): Promise<void> 
   E.setKernelsLocation(new URL('./', import.meta.url));
   const heap = new E.Heap({ maximumBytes: req.maximumMiB * 2 ** 20 });
   const threads = heap.shared ? req.threads : 1;
-  E.setBackend(await E.WasmBackend.create(heap, { threads }));
-  const { train, test } = await loadMnistSample(new URL(req.dataUrl));
+  const [backend, { train, test }] = await Promise.all([E.WasmBackend.create(heap, { threads }), loadMnistSample(new URL(req.dataUrl))]);
+  E.setBackend(backend);
   session = new TrainingSession({ model: 'lenet5', train, test, lr: req.lr, batchSize: req.batchSize, seed: req.seed });
   const pixels = test.images.slice(DIGIT_INDEX * 784, (DIGIT_INDEX + 1) * 784);
   digit = session.normalise(pixels);
-  const backend = E.getBackend();
   post({
     type: 'ready', backend: backend.name, threads: backend.threads, shared: heap.shared,
     crossOriginIsolated: scope.crossOriginIsolated === true, maximumMiB: heap.maximumBytes / 2 ** 20,
@@ -139,14 +138,25 @@ function handle(req: PageRequest): void | Promise<void> {
   }
 }
 
-/** The gradient probe: a fresh seeded model's loss and gradients on the first training images. */
-function probe(seed: number, batchSize: number): void {
+/** The probe's own backend: the same kernels on one thread, beside the page's training backend. */
+let probeBackend: Promise<E.Backend> | null = null;
+
+/** The gradient probe: a fresh seeded model's loss and gradients on the first training images, on one thread. */
+async function probe(seed: number, batchSize: number): Promise<void> {
   if (!session) throw new Error('the engine is still starting');
-  const p = new TrainingSession({ model: 'lenet5', train: session.train, test: session.test, lr: 0.01, batchSize, seed });
-  const { loss, grads } = p.gradients(Int32Array.from({ length: batchSize }, (_, i) => i));
-  p.optimizer.dispose();
-  p.model.dispose();
-  post({ type: 'probe', loss, grads: Object.fromEntries(grads), threads: E.getBackend().threads });
+  const s = session;
+  probeBackend ??= E.WasmBackend.create(new E.Heap({ maximumBytes: 64 * 2 ** 20 }), { threads: 1 });
+  const backend = await probeBackend;
+  const { loss, grads } = E.withBackend(backend, () => {
+    const p = new TrainingSession({ model: 'lenet5', train: s.train, test: s.test, lr: 0.01, batchSize, seed });
+    try {
+      return p.gradients(Int32Array.from({ length: batchSize }, (_, i) => i));
+    } finally {
+      p.optimizer.dispose();
+      p.model.dispose();
+    }
+  });
+  post({ type: 'probe', loss, grads: Object.fromEntries(grads), threads: backend.threads });
 }
 
 scope.onmessage = (e: MessageEvent) => {
