@@ -95,6 +95,7 @@ async function renderLive(run: RunDetails | null): Promise<void> {
   state.live = run;
   state.updates++;
   state.pointsSeen.push(run.metrics.length);
+  void loadRuns(); // the list's row for this run (epochs, live flag, test accuracy) follows the live view
   const last = run.metrics.at(-1);
   const planned = typeof run.config.epochs === 'number' ? run.config.epochs : null;
   const facts: [string, string][] = [

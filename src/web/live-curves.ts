@@ -22,13 +22,15 @@ function panel(metric: CurvePoint['metric'], title: string): Record<string, unkn
 export async function liveCurves(el: HTMLElement): Promise<{ add(points: CurvePoint[]): void; clear(): void }> {
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    config: { font: FONT_STACK, view: { stroke: null } },
+    // Flush end labels: the last step's tick label would otherwise overhang the chart and be cut off.
+    config: { font: FONT_STACK, view: { stroke: null }, axisX: { labelFlush: true } },
     data: { name: 'points' },
     hconcat: [panel('loss', 'Loss'), panel('accuracy', 'Accuracy')],
   } as unknown as TopLevelSpec;
   const { view } = await embed(el, spec, { actions: false, renderer: 'svg', logLevel: 1 }); // 1: errors only (an empty chart warns)
   return {
-    add(points) { void view.insert('points', points).runAsync(); },
-    clear() { void view.remove('points', () => true).runAsync(); },
+    // resize(): new data widens the axes, and the concatenated panels must be laid out (and the SVG sized) again.
+    add(points) { void view.insert('points', points).resize().runAsync(); },
+    clear() { void view.remove('points', () => true).resize().runAsync(); },
   };
 }

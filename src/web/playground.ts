@@ -136,7 +136,7 @@ worker.onmessage = (e: MessageEvent) => {
 worker.onerror = (e) => message(`the engine worker failed: ${e.message}`, 'error');
 
 $('run').addEventListener('click', () => send({ type: running ? 'pause' : 'run' }));
-$('clear').addEventListener('click', () => { pad.clear(); predict(); });
+$('clear').addEventListener('click', () => { pad.clear(); message(''); predict(); });
 $('download').addEventListener('click', () => send({ type: 'download' }));
 
 function setting(id: string, key: 'lr' | 'batchSize', parse: (s: string) => number): void {
