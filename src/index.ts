@@ -7,3 +7,5 @@ export * as data from './data/index.js';
 export * as metrics from './metrics/index.js';
 export * as report from './report/index.js';
 export { initEngine } from './engine/index.js';
+export { TrainingSession, type SessionOptions, type StepResult } from './train/session.js';
+export { startUiServer, type UiServer, type UiServerOptions } from './ui/server.js';

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { registerInfo } from './commands/info.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerTrain } from './commands/train.js';
+import { registerUi } from './commands/ui.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -29,6 +30,7 @@ const program = new ConvlabCommand('convlab')
 registerTrain(program);
 registerInspect(program);
 registerInfo(program);
+registerUi(program);
 
 program.exitOverride();
 try {

@@ -39,6 +39,8 @@ export interface InitOptions {
   backend?: 'wasm' | 'reference';
   /** Worker threads for the WASM backend; default $CONVLAB_THREADS, else the core count. */
   threads?: number;
+  /** Most bytes the WASM heap may grow to (default 4 GiB); see HeapOptions.maximumBytes. */
+  maximumBytes?: number;
 }
 
 /**
@@ -60,7 +62,7 @@ export async function initEngine(opts: InitOptions = {}): Promise<Backend> {
   try {
     const { WasmBackend } = (await import(modulePath)) as { WasmBackend: { create(heap: Heap, o: { threads?: number }): Promise<Backend> } };
     current?.dispose?.();
-    return setBackend(await WasmBackend.create(new Heap(), { threads: opts.threads }));
+    return setBackend(await WasmBackend.create(new Heap({ maximumBytes: opts.maximumBytes }), { threads: opts.threads }));
   } catch (err) {
     console.warn(`convlab: WASM backend unavailable (${(err as Error).message.split('\n')[0]}); using the slow reference backend`);
     return setBackend(new ReferenceBackend(new Heap({ shared: false })));

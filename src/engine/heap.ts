@@ -7,6 +7,7 @@
 export type FloatArray = Float32Array | Float64Array;
 
 const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB, wasm32's limit
 const ALIGN = 64; // one cache line; also keeps every SIMD load 16-byte aligned
 
 export interface HeapOptions {
@@ -16,12 +17,18 @@ export interface HeapOptions {
   /** Bytes reserved at the bottom for the kernels' own static data and scratch. */
   reservedBytes?: number;
   initialBytes?: number;
+  /**
+   * Most bytes the memory may grow to (default and upper bound 4 GiB). A shared memory reserves its maximum up
+   * front, and some browsers (mobile Safari) refuse a large one.
+   */
+  maximumBytes?: number;
 }
 
 export class Heap {
   readonly memory: WebAssembly.Memory;
   readonly floatBytes: 4 | 8;
   readonly shared: boolean;
+  readonly maximumBytes: number;
   private top: number;
   private readonly freeBySize = new Map<number, number[]>();
   private readonly sizeOf = new Map<number, number>();
@@ -35,17 +42,20 @@ export class Heap {
   constructor(opts: HeapOptions = {}) {
     this.floatBytes = opts.floatBytes ?? 4;
     const wantShared = opts.shared ?? true;
-    const initialPages = Math.ceil((opts.initialBytes ?? 16 * 2 ** 20) / PAGE);
+    const maximumPages = Math.min(MAX_PAGES, Math.ceil((opts.maximumBytes ?? MAX_PAGES * PAGE) / PAGE));
+    const initialPages = Math.min(maximumPages, Math.ceil((opts.initialBytes ?? 16 * 2 ** 20) / PAGE));
+    if (!(maximumPages >= 1)) throw new Error(`heap: maximumBytes must be at least 64 KiB, got ${opts.maximumBytes}`);
+    this.maximumBytes = maximumPages * PAGE;
     let memory: WebAssembly.Memory | null = null;
     if (wantShared && typeof SharedArrayBuffer !== 'undefined') {
       try {
-        memory = new WebAssembly.Memory({ initial: initialPages, maximum: 65536, shared: true });
+        memory = new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages, shared: true });
       } catch {
         memory = null; // shared memory unavailable (e.g. a page without cross-origin isolation)
       }
     }
     this.shared = memory !== null;
-    this.memory = memory ?? new WebAssembly.Memory({ initial: initialPages, maximum: 65536 });
+    this.memory = memory ?? new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages });
     this.top = alignUp(opts.reservedBytes ?? 1 << 20);
   }
 
@@ -82,12 +92,13 @@ export class Heap {
   private grow(neededBytes: number): void {
     const have = this.memory.buffer.byteLength;
     // Grow geometrically so that a model's first step does not grow page by page.
-    const target = Math.max(neededBytes, Math.min(have * 2, have + 512 * 2 ** 20));
+    const geometric = Math.min(have * 2, have + 512 * 2 ** 20, this.maximumBytes);
+    const target = Math.max(neededBytes, geometric);
     const pages = Math.ceil((target - have) / PAGE);
     try {
       this.memory.grow(pages);
     } catch {
-      throw new Error(`heap: out of memory growing from ${mb(have)} to ${mb(target)} MiB (limit 4096 MiB)`);
+      throw new Error(`heap: out of memory growing from ${mb(have)} to ${mb(target)} MiB (limit ${mb(this.maximumBytes)} MiB)`);
     }
   }
 

@@ -10,3 +10,5 @@ export { Heap } from './heap.js';
 export { ReferenceBackend } from './backends/reference.js';
 export type { Backend } from './backend.js';
 export { countMacs } from './macs.js';
+export { WasmBackend, type WasmBackendOptions } from './backends/wasm.js';
+export { setKernelsLocation } from './backends/wasm-platform.js';

@@ -1,7 +1,7 @@
 // The look shared by every chart: colours, the Vega-Lite theme, axis and title helpers, and the tick label
 // formats. The chart specs are in charts.ts, confusion-chart.ts and comparison-chart.ts.
 import type { TopLevelSpec } from 'vega-lite';
-import { FONT_STACK } from './fonts.js';
+import { FONT_STACK } from './font-stack.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 

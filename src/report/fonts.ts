@@ -7,8 +7,7 @@
 // Set CONVLAB_FONT=/path/to/font.ttf to use another TrueType font.
 import { existsSync, readFileSync } from 'node:fs';
 
-/** font-family written into chart SVGs; browsers fall back along the list. */
-export const FONT_STACK = 'DejaVu Sans, Verdana, Helvetica, Arial, sans-serif';
+export { FONT_STACK } from './font-stack.js';
 
 interface Candidate {
   family: string;

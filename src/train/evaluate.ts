@@ -1,7 +1,7 @@
 /** Evaluation: logits for a whole split in no-grad eval mode, then the metrics layer's report. */
 import * as E from '../engine/index.js';
 import type { Module } from '../nn/index.js';
-import { DataLoader, type ImageDataset } from '../data/index.js';
+import { DataLoader, type ImageDataset } from '../data/portable.js';
 import { argmaxRows, classificationReport, type ClassificationReport } from '../metrics/index.js';
 
 export interface Evaluation {

@@ -280,6 +280,10 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
     };
     state.history.push(row);
     writeFileAtomic(join(runDir, 'metrics.jsonl'), state.history.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    // The latest epoch's per-class recall and confusion matrix, for the live dashboard (`convlab ui`).
+    writeJsonAtomic(join(runDir, 'val-eval.json'), {
+      epoch, classes: val.report.classNames, recall: val.report.perClass.map((k) => k.recall), confusion: val.report.confusionMatrix,
+    });
     const value = monitorValue(row, config.monitor);
     const improved = state.best === null || (lowerIsBetter(config.monitor) ? value < state.best : value > state.best);
     if (improved) {

@@ -12,6 +12,7 @@ import { defaultRecipe } from '../../train/recipes.js';
 import { SCHEDULES } from '../../train/schedule.js';
 import { MONITOR_NAMES, TrainingInterrupted, type InterruptRequest } from '../../train/trainer.js';
 import { parseTrainFlags, type RawFlags, type TrainFlags } from '../flags.js';
+import { parseTrainUiFlag, startTrainingDashboard } from './ui.js';
 
 /** Exit codes of a process ended by a signal, as shells report them (128 + signal number). */
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
@@ -57,7 +58,16 @@ export function registerTrain(program: Command): void {
     .option('--threads <n>', 'worker threads (default $CONVLAB_THREADS or the core count)')
     .option('--no-report', 'skip plots and report.html')
     .option('--json', 'print the summary as JSON')
-    .action(async (model: string, raw: RawFlags) => runTrain(parseTrainFlags(model, raw)));
+    .option('--ui [port]', 'serve the live dashboard on 127.0.0.1 while training (default port 8765)')
+    .action(async (model: string, raw: RawFlags) => {
+      const flags = parseTrainFlags(model, raw), uiPort = parseTrainUiFlag(raw);
+      const dashboard = uiPort === undefined ? undefined : await startTrainingDashboard(uiPort, flags.out);
+      try {
+        await runTrain(flags);
+      } finally {
+        await dashboard?.close();
+      }
+    });
 }
 
 function definedOnly<T extends object>(o: T): T | undefined {

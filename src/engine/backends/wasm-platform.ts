@@ -1,7 +1,9 @@
 /**
  * Everything the WASM backend needs from its host, in one place: reading the kernel binary, the default thread
- * count and starting a worker. Node is the only host implemented; a browser host would swap these for fetch(),
- * navigator.hardwareConcurrency and `new Worker(url, { type: 'module' })`.
+ * count and starting a worker. Node uses node:fs, node:os and worker_threads (imported lazily, so a browser bundle
+ * never loads them); a browser uses fetch(), navigator.hardwareConcurrency and `new Worker(url, { type: 'module' })`.
+ * In a browser the backend must run inside a dedicated Worker: the pool's Atomics.wait is not allowed on a page's
+ * main thread.
  */
 
 /** The host's view of a started worker: enough to wait for it to come up and to stop it. */
@@ -48,13 +50,22 @@ async function nodePlatform(): Promise<Platform> {
 function browserPlatform(): Platform {
   return {
     async readBinary(url) {
-      return new Uint8Array(await (await fetch(url)).arrayBuffer());
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`${url.href}: HTTP ${response.status} ${response.statusText}`);
+      return new Uint8Array(await response.arrayBuffer());
     },
     defaultThreads() {
       return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
     },
-    async startWorker() {
-      throw new Error('wasm backend: worker threads are only implemented for Node');
+    async startWorker(url, data) {
+      const worker = new Worker(url, { type: 'module' });
+      const ready = new Promise<void>((resolve, reject) => {
+        worker.onmessage = (e: MessageEvent) => (e.data === 'ready' ? resolve() : reject(new Error(String(e.data))));
+        worker.onerror = (e: ErrorEvent) => { e.preventDefault(); reject(new Error(`wasm worker failed to start: ${e.message || url.href}`)); };
+      });
+      // The module and the shared memory are structured-cloned (needs cross-origin isolation for the memory).
+      worker.postMessage(data);
+      return { ready, terminate: () => worker.terminate() };
     },
   };
 }
@@ -75,10 +86,19 @@ export function threadsFromEnv(p: Platform): number {
 
 const moduleCache = new Map<string, Promise<WebAssembly.Module>>();
 
+/** Where kernels.wasm and kernels-single.wasm are; null: build/ in the package root. */
+let kernelsBase: URL | null = null;
+
+/** Makes compileKernels read the binaries from `base` (a bundle ships them beside itself, not in build/). */
+export function setKernelsLocation(base: URL): void {
+  kernelsBase = base;
+}
+
 /** build/kernels.wasm (shared memory) or build/kernels-single.wasm, relative to the package root. */
 export function compileKernels(shared: boolean): Promise<WebAssembly.Module> {
+  const file = shared ? 'kernels.wasm' : 'kernels-single.wasm';
   // This file is dist/src/engine/backends/wasm-platform.js: the package root is four levels up.
-  const url = new URL(`../../../../build/${shared ? 'kernels.wasm' : 'kernels-single.wasm'}`, import.meta.url);
+  const url = kernelsBase ? new URL(file, kernelsBase) : new URL(`../../../../build/${file}`, import.meta.url);
   let p = moduleCache.get(url.href);
   if (!p) {
     p = platform().then(async (pl) => WebAssembly.compile(await pl.readBinary(url)));

@@ -2,8 +2,8 @@
  * Worker entry of the WASM thread pool. Instantiates the kernel module over the shared memory, then loops: wait for
  * the job sequence number to change, claim and run chunks of that job until none is left. Never returns to the
  * event loop; the pool stops it with the quit flag (and terminate()).
+ * Runs as a Node worker_thread (its data in workerData) or as a browser module Worker (its data in the first message).
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import {
   CTRL_BYTES, CTRL_ERROR, CTRL_QUIT, CTRL_SEQ, CTRL_TEST_GROW, CTRL_TEST_STALL, CTRL_WQ, TRAP_TEXT, TRAP_TEXT_BYTES,
 } from './wasm-abi.js';
@@ -17,22 +17,30 @@ interface WorkerInit {
   base: number;
 }
 
-const { module, memory, tid, spin, base } = workerData as WorkerInit;
+/** The browser side of a dedicated worker's global scope: just what this file uses. */
+interface BrowserWorkerScope {
+  postMessage(message: unknown): void;
+  onmessage: ((e: MessageEvent) => void) | null;
+}
 
-function main(): void {
+let memory: WebAssembly.Memory, tid = 0, base = 0;
+
+function main({ module, memory: mem, tid: id, spin, base: at }: WorkerInit, post: (message: string) => void): void {
+  memory = mem; tid = id; base = at;
+  rand = 0x9e3779b9 ^ tid;
   let instance: WebAssembly.Instance;
   try {
     const abort = (): never => { throw new Error('wasm abort'); };
     instance = new WebAssembly.Instance(module, { env: { memory, abort, testPause } });
   } catch (e) {
-    parentPort!.postMessage(`wasm worker ${tid} failed to instantiate: ${(e as Error).message}`);
+    post(`wasm worker ${tid} failed to instantiate: ${(e as Error).message}`);
     return;
   }
   const run = instance.exports.run as (base: number, tid: number, seq: number) => number;
   const ctrl = new Int32Array(memory.buffer, base, CTRL_BYTES >> 2);
   const SEQ = CTRL_SEQ >> 2, QUIT = CTRL_QUIT >> 2;
   let seq = Atomics.load(ctrl, SEQ);
-  parentPort!.postMessage('ready');
+  post('ready');
   for (;;) {
     let spins = 0;
     while (Atomics.load(ctrl, SEQ) === seq) {
@@ -53,7 +61,7 @@ function main(): void {
   }
 }
 
-let rand = 0x9e3779b9 ^ tid;
+let rand = 0x9e3779b9;
 function random(): number {
   rand ^= rand << 13; rand ^= rand >>> 17; rand ^= rand << 5;
   return rand >>> 0;
@@ -94,4 +102,13 @@ function reportTrap(e: unknown, ctrl: Int32Array): void {
   Atomics.store(ctrl, CTRL_ERROR >> 2, tid);
 }
 
-main();
+if (typeof process !== 'undefined' && !!process.versions?.node) {
+  const { parentPort, workerData } = await import('node:worker_threads');
+  main(workerData as WorkerInit, (m) => parentPort!.postMessage(m));
+} else {
+  const scope = globalThis as unknown as BrowserWorkerScope;
+  scope.onmessage = (e) => {
+    scope.onmessage = null;
+    main(e.data as WorkerInit, (m) => scope.postMessage(m));
+  };
+}
