@@ -8,7 +8,7 @@
  *
  * With `--peers`, each model cell alternates convlab and PyTorch `--rounds` times (default 2) and reports medians.
  *
- *   npm run bench -- [--quick] [--peers] [--rounds N] [--profile] [--models lenet5,alexnet_cifar] [--skip-kernels]
+ *   npm run bench -- [--quick] [--peers] [--rounds N] [--profile] [--models lenet5,alexnet_cifar|zoo|<names>] [--skip-kernels]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -39,6 +39,9 @@ const MODELS: Record<string, { registry: string; input: [number, number, number]
   lenet5: { registry: 'lenet5', input: [1, 28, 28], batches: [64, 256] },
   alexnet_cifar: { registry: 'alexnet-cifar', input: [3, 32, 32], batches: [64] },
 };
+/** The zoo's CIFAR variants, benchmarked under their registry names (`--models zoo` selects them all). */
+const ZOO = ['googlenet-cifar', 'densenet-bc-100', 'mobilenet_v1-cifar', 'mobilenet_v2-cifar', 'mobilenet_v3-cifar', 'efficientnet_b0-cifar', 'vit-cifar'];
+for (const name of ZOO) MODELS[name] = { registry: name, input: [3, 32, 32], batches: [64] };
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -121,7 +124,7 @@ async function main(): Promise<void> {
   }
   out.loader = benchLoader();
   await initEngine({ threads });
-  const models = option('models', 'lenet5,alexnet_cifar').split(',');
+  const models = option('models', 'lenet5,alexnet_cifar').split(',').flatMap((m) => (m === 'zoo' ? ZOO : [m]));
   for (const m of models) if (!MODELS[m]) throw new Error(`unknown benchmark model '${m}'. Valid: ${Object.keys(MODELS).join(', ')}`);
   // With --peers each cell alternates convlab and PyTorch (A, B, A, B, …) and reports the medians, so that a change in
   // the machine's load during the run hits both sides alike.
