@@ -14,6 +14,7 @@ import { createModel } from './models/index.js';
 import { defaultRecipe } from './train/recipes.js';
 import { evaluate } from './train/evaluate.js';
 import { loadCheckpoint } from './train/checkpoint.js';
+import { loadWeights, saveWeights, type LoadWeightsOptions, type LoadWeightsResult } from './train/weights.js';
 import { trainAsync, writeEvaluation, type InterruptRequest, type TrainCallbacks, type TrainConfig, type EpochRow } from './train/trainer.js';
 import { assertFiniteOutputs } from './train/divergence.js';
 import { openRunDir } from './train/run-lock.js';
@@ -21,6 +22,13 @@ import { writeJsonAtomic } from './util/atomic-file.js';
 import { stripUndefined } from './util/strip-undefined.js';
 import { writeReport, type ReportPaths } from './report/index.js';
 import type { Module } from './nn/index.js';
+
+/**
+ * loadWeights(model, file, { strict, modelName }): sets a model's weights from a plain safetensors state dict with
+ * torchvision's key names (e.g. `safetensors.torch.save_file(tv_model.state_dict(), file)`) or from a convlab
+ * checkpoint (a run's best.safetensors); saveWeights writes the plain form, which torchvision's models load.
+ */
+export { loadWeights, saveWeights, type LoadWeightsOptions, type LoadWeightsResult };
 
 export type TrainOverrides = Partial<Omit<TrainConfig, 'model' | 'dataset'>>;
 

@@ -60,7 +60,11 @@ export interface LoadedCheckpoint {
 }
 
 export function loadCheckpoint(path: string): LoadedCheckpoint {
-  const { tensors, metadata } = readSafetensors(path);
+  return checkpointFromSafetensors(path, readSafetensors(path));
+}
+
+/** A decoded safetensors file as a checkpoint (loadWeights decodes a file once, then decides what it holds). */
+export function checkpointFromSafetensors(path: string, { tensors, metadata }: { tensors: Map<string, NamedArray>; metadata: Record<string, string> }): LoadedCheckpoint {
   if (!metadata.convlab) throw new DataFormatError(path, `${path}: not a convlab checkpoint (no "convlab" metadata)`);
   let meta: LoadedCheckpoint['meta'];
   try {
