@@ -10,3 +10,4 @@ export { Heap } from './heap.js';
 export { ReferenceBackend } from './backends/reference.js';
 export type { Backend } from './backend.js';
 export { countMacs } from './macs.js';
+export { SpatialSizeError } from './ops/util.js';
