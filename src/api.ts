@@ -29,6 +29,7 @@ import type { Module } from './nn/index.js';
  * checkpoint (a run's best.safetensors); saveWeights writes the plain form, which torchvision's models load.
  */
 export { loadWeights, saveWeights, type LoadWeightsOptions, type LoadWeightsResult };
+export { summarizeModel, formatSummary, summaryJson, type ModelSummary, type SummaryOptions } from './summary.js';
 
 export type TrainOverrides = Partial<Omit<TrainConfig, 'model' | 'dataset'>>;
 
@@ -131,19 +132,34 @@ export function checkpointFile(path: string): string {
   return existsSync(path) && statSync(path).isDirectory() ? join(path, 'best.safetensors') : path;
 }
 
+/**
+ * Other weights for a checkpoint's model: `weights` (a torchvision-named state dict or another convlab checkpoint)
+ * replaces the checkpoint's own, which still gives the model's configuration, classes and normalisation.
+ */
+export interface WeightsOverride {
+  weights?: string;
+  /** Refuse missing or unexpected keys in `weights` (default true). */
+  strict?: boolean;
+  /** Receives one line per kind of key skipped when `strict` is false. */
+  onWarning?: (line: string) => void;
+}
+
 /** Rebuilds the model stored in a checkpoint (or a run directory's best.safetensors). */
-export function loadModel(path: string): { model: Module; meta: ReturnType<typeof loadCheckpoint>['meta'] } {
+export function loadModel(path: string, o: WeightsOverride = {}): { model: Module; meta: ReturnType<typeof loadCheckpoint>['meta'] } {
   const file = checkpointFile(path);
   const ckpt = loadCheckpoint(file);
   const m = ckpt.meta.model;
   const model = createModel(m.name, { numClasses: m.numClasses, inChannels: m.inChannels, imageSize: m.imageSize, extra: m.extra });
   model.loadStateDict(ckpt.model, ckpt.shapes);
+  if (o.weights !== undefined) {
+    for (const warning of loadWeights(model, o.weights, { strict: o.strict, modelName: m.name }).warnings) o.onWarning?.(warning);
+  }
   return { model: model.eval(), meta: ckpt.meta };
 }
 
-export async function evaluateCheckpoint(path: string, dataset: string, opts: { dataDir?: string; split?: 'train' | 'test'; threads?: number } = {}) {
+export async function evaluateCheckpoint(path: string, dataset: string, opts: { dataDir?: string; split?: 'train' | 'test'; threads?: number } & WeightsOverride = {}) {
   await initEngine({ threads: opts.threads });
-  const { model, meta } = loadModel(path);
+  const { model, meta } = loadModel(path, opts);
   const ds = await loadDataset(dataset, { dataDir: opts.dataDir, split: opts.split ?? 'test' });
   if (ds.channels !== meta.model.inChannels || ds.height !== meta.model.imageSize) {
     throw new Error(`${dataset} images are ${ds.channels}×${ds.height}×${ds.width} but the model expects ${meta.model.inChannels}×${meta.model.imageSize}×${meta.model.imageSize}`);
@@ -163,9 +179,9 @@ export interface Prediction {
   error?: string;
 }
 
-export async function predict(checkpoint: string, files: string[], opts: { topK?: number; threads?: number } = {}): Promise<Prediction[]> {
+export async function predict(checkpoint: string, files: string[], opts: { topK?: number; threads?: number } & WeightsOverride = {}): Promise<Prediction[]> {
   await initEngine({ threads: opts.threads });
-  const { model, meta } = loadModel(checkpoint);
+  const { model, meta } = loadModel(checkpoint, opts);
   const { inChannels: c, imageSize: s } = meta.model;
   const k = Math.min(opts.topK ?? 3, meta.classes.length);
   const out = files.map((file): Prediction => {

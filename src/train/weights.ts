@@ -50,7 +50,9 @@ export function listNames(names: readonly string[], first = 5): string {
 }
 
 /** The tensors of a weights file keyed by the model's state-dict names (checkpoint prefix removed), and the checkpoint's metadata. */
-export function readWeightsFile(file: string): { entries: Map<string, StateEntry>; checkpoint?: LoadedCheckpoint['meta'] } {
+export interface WeightsFile { entries: Map<string, StateEntry>; checkpoint?: LoadedCheckpoint['meta'] }
+
+export function readWeightsFile(file: string): WeightsFile {
   if (!existsSync(file)) throw new Error(`${file}: weights file not found`);
   if (statSync(file).isDirectory()) throw new Error(`${file}: is a folder, expected a .safetensors weights file`);
   const decoded = readSafetensors(file);
@@ -65,9 +67,17 @@ export function readWeightsFile(file: string): { entries: Map<string, StateEntry
 
 /** Sets `model`'s parameters and buffers from a weights file; throws WeightsMismatchError (one line) when it does not fit. */
 export function loadWeights(model: Module, file: string, opts: LoadWeightsOptions = {}): LoadWeightsResult {
+  return applyWeights(model, file, readWeightsFile(file), opts);
+}
+
+/** loadWeights for a file already read (callers that need the checkpoint's metadata to build the model first). */
+export function applyWeights(model: Module, file: string, read: WeightsFile, opts: LoadWeightsOptions = {}): LoadWeightsResult {
   const strict = opts.strict ?? true;
-  const read = readWeightsFile(file);
-  let entries = read.entries;
+  const checkpointModel = read.checkpoint?.model.name;
+  if (opts.modelName !== undefined && checkpointModel !== undefined && checkpointModel !== opts.modelName) {
+    throw new WeightsMismatchError(file, `${file}: is a checkpoint of ${checkpointModel}, not ${opts.modelName}`, [], [], []);
+  }
+  let entries = new Map(read.entries);
   const keyMap = opts.keyMap ?? (opts.modelName !== undefined ? getModelSpec(opts.modelName).stateDictKeyMap : undefined);
   if (keyMap) entries = new Map([...entries].map(([name, entry]) => [keyMap(name), entry]));
   for (const [name, m] of model.namedModules()) m.adaptStateDict?.(entries, name ? `${name}.` : '');
