@@ -14,7 +14,7 @@ import { createModel } from './models/index.js';
 import { defaultRecipe } from './train/recipes.js';
 import { evaluate } from './train/evaluate.js';
 import { loadCheckpoint } from './train/checkpoint.js';
-import { loadWeights, saveWeights, type LoadWeightsOptions, type LoadWeightsResult } from './train/weights.js';
+import { applyWeights, loadWeights, saveWeights, type LoadWeightsOptions, type LoadWeightsResult } from './train/weights.js';
 import { trainAsync, writeEvaluation, type InterruptRequest, type TrainCallbacks, type TrainConfig, type EpochRow } from './train/trainer.js';
 import { assertFiniteOutputs } from './train/divergence.js';
 import { openRunDir } from './train/run-lock.js';
@@ -150,7 +150,9 @@ export function loadModel(path: string, o: WeightsOverride = {}): { model: Modul
   const ckpt = loadCheckpoint(file);
   const m = ckpt.meta.model;
   const model = createModel(m.name, { numClasses: m.numClasses, inChannels: m.inChannels, imageSize: m.imageSize, extra: m.extra });
-  model.loadStateDict(ckpt.model, ckpt.shapes);
+  // Through applyWeights, so that a checkpoint that does not fit its own model is one line naming the file and the keys.
+  const entries = new Map([...ckpt.model].map(([name, data]) => [name, { data, shape: ckpt.shapes.get(name)! }]));
+  applyWeights(model, file, { entries, checkpoint: ckpt.meta }, { modelName: m.name });
   if (o.weights !== undefined) {
     for (const warning of loadWeights(model, o.weights, { strict: o.strict, modelName: m.name }).warnings) o.onWarning?.(warning);
   }
