@@ -42,6 +42,8 @@ export class LayerError extends Error {
   }
 }
 
+const shapeOf = (x: unknown): number[] => (x instanceof E.Tensor ? [...x.shape] : []);
+
 /** "features.3 (MaxPool2d)", or the type alone for the model itself. */
 export function layerLabel(name: string, type: string): string {
   return name === '' ? type : `${name} (${type})`;
@@ -65,21 +67,22 @@ export function traceModules<T>(model: Module, fn: () => T): { result: T; calls:
     const type = moduleType(m), depth = name === '' ? 0 : name.split('.').length;
     const leaf = m.namedChildren().length === 0;
     const params = m.ownParameters().reduce((n, p) => n + p.size, 0);
-    m.forward = (x: Tensor): Tensor => {
-      const call: ModuleCall = { name, type, depth, leaf, inputShape: [...x.shape], outputShape: [], params, macs: 0, selfMacs: 0 };
+    // Extra arguments pass through untouched: a module may take more than the input (a mask, a flag).
+    m.forward = (x: Tensor, ...rest: unknown[]): Tensor => {
+      const call: ModuleCall = { name, type, depth, leaf, inputShape: shapeOf(x), outputShape: [], params, macs: 0, selfMacs: 0 };
       calls.push(call);
       const parent = stack.at(-1);
       stack.push(call);
       let y: Tensor | undefined;
       try {
-        call.macs = E.countMacs(() => { y = original.call(m, x); });
+        call.macs = E.countMacs(() => { y = Reflect.apply(original, m, [x, ...rest]) as Tensor; });
       } catch (err) {
         if (err instanceof LayerError || !(err instanceof Error)) throw err;
-        throw new LayerError(name, type, [...x.shape], err);
+        throw new LayerError(name, type, shapeOf(x), err);
       } finally {
         stack.pop();
       }
-      call.outputShape = [...y!.shape];
+      call.outputShape = y instanceof E.Tensor ? [...y.shape] : [];
       call.selfMacs += call.macs;
       if (parent) parent.selfMacs -= call.macs;
       return y!;
