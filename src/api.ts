@@ -14,6 +14,7 @@ import { createModel } from './models/index.js';
 import { defaultRecipe } from './train/recipes.js';
 import { evaluate } from './train/evaluate.js';
 import { loadCheckpoint } from './train/checkpoint.js';
+import { applyWeights, loadWeights, saveWeights, type LoadWeightsOptions, type LoadWeightsResult } from './train/weights.js';
 import { trainAsync, writeEvaluation, type InterruptRequest, type TrainCallbacks, type TrainConfig, type EpochRow } from './train/trainer.js';
 import { assertFiniteOutputs } from './train/divergence.js';
 import { openRunDir } from './train/run-lock.js';
@@ -21,6 +22,14 @@ import { writeJsonAtomic } from './util/atomic-file.js';
 import { stripUndefined } from './util/strip-undefined.js';
 import { writeReport, type ReportPaths } from './report/index.js';
 import type { Module } from './nn/index.js';
+
+/**
+ * loadWeights(model, file, { strict, modelName }): sets a model's weights from a plain safetensors state dict with
+ * torchvision's key names (e.g. `safetensors.torch.save_file(tv_model.state_dict(), file)`) or from a convlab
+ * checkpoint (a run's best.safetensors); saveWeights writes the plain form, which torchvision's models load.
+ */
+export { loadWeights, saveWeights, type LoadWeightsOptions, type LoadWeightsResult };
+export { summarizeModel, formatSummary, summaryJson, type ModelSummary, type SummaryOptions } from './summary.js';
 
 export type TrainOverrides = Partial<Omit<TrainConfig, 'model' | 'dataset'>>;
 
@@ -123,19 +132,36 @@ export function checkpointFile(path: string): string {
   return existsSync(path) && statSync(path).isDirectory() ? join(path, 'best.safetensors') : path;
 }
 
+/**
+ * Other weights for a checkpoint's model: `weights` (a torchvision-named state dict or another convlab checkpoint)
+ * replaces the checkpoint's own, which still gives the model's configuration, classes and normalisation.
+ */
+export interface WeightsOverride {
+  weights?: string;
+  /** Refuse missing or unexpected keys in `weights` (default true). */
+  strict?: boolean;
+  /** Receives one line per kind of key skipped when `strict` is false. */
+  onWarning?: (line: string) => void;
+}
+
 /** Rebuilds the model stored in a checkpoint (or a run directory's best.safetensors). */
-export function loadModel(path: string): { model: Module; meta: ReturnType<typeof loadCheckpoint>['meta'] } {
+export function loadModel(path: string, o: WeightsOverride = {}): { model: Module; meta: ReturnType<typeof loadCheckpoint>['meta'] } {
   const file = checkpointFile(path);
   const ckpt = loadCheckpoint(file);
   const m = ckpt.meta.model;
   const model = createModel(m.name, { numClasses: m.numClasses, inChannels: m.inChannels, imageSize: m.imageSize, extra: m.extra });
-  model.loadStateDict(ckpt.model, ckpt.shapes);
+  // Through applyWeights, so that a checkpoint that does not fit its own model is one line naming the file and the keys.
+  const entries = new Map([...ckpt.model].map(([name, data]) => [name, { data, shape: ckpt.shapes.get(name)! }]));
+  applyWeights(model, file, { entries, checkpoint: ckpt.meta }, { modelName: m.name });
+  if (o.weights !== undefined) {
+    for (const warning of loadWeights(model, o.weights, { strict: o.strict, modelName: m.name }).warnings) o.onWarning?.(warning);
+  }
   return { model: model.eval(), meta: ckpt.meta };
 }
 
-export async function evaluateCheckpoint(path: string, dataset: string, opts: { dataDir?: string; split?: 'train' | 'test'; threads?: number } = {}) {
+export async function evaluateCheckpoint(path: string, dataset: string, opts: { dataDir?: string; split?: 'train' | 'test'; threads?: number } & WeightsOverride = {}) {
   await initEngine({ threads: opts.threads });
-  const { model, meta } = loadModel(path);
+  const { model, meta } = loadModel(path, opts);
   const ds = await loadDataset(dataset, { dataDir: opts.dataDir, split: opts.split ?? 'test' });
   if (ds.channels !== meta.model.inChannels || ds.height !== meta.model.imageSize) {
     throw new Error(`${dataset} images are ${ds.channels}×${ds.height}×${ds.width} but the model expects ${meta.model.inChannels}×${meta.model.imageSize}×${meta.model.imageSize}`);
@@ -155,9 +181,9 @@ export interface Prediction {
   error?: string;
 }
 
-export async function predict(checkpoint: string, files: string[], opts: { topK?: number; threads?: number } = {}): Promise<Prediction[]> {
+export async function predict(checkpoint: string, files: string[], opts: { topK?: number; threads?: number } & WeightsOverride = {}): Promise<Prediction[]> {
   await initEngine({ threads: opts.threads });
-  const { model, meta } = loadModel(checkpoint);
+  const { model, meta } = loadModel(checkpoint, opts);
   const { inChannels: c, imageSize: s } = meta.model;
   const k = Math.min(opts.topK ?? 3, meta.classes.length);
   const out = files.map((file): Prediction => {

@@ -1,5 +1,5 @@
 /** convlab's library entry point: the high-level API, plus each layer for those who want to go lower. */
-export { trainModel, evaluateCheckpoint, predict, loadModel, type TrainOptions, type TrainSummary, type Prediction } from './api.js';
+export { trainModel, evaluateCheckpoint, predict, loadModel, loadWeights, saveWeights, type TrainOptions, type TrainSummary, type Prediction } from './api.js';
 export * as engine from './engine/index.js';
 export * as nn from './nn/index.js';
 export * as models from './models/index.js';

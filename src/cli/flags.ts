@@ -61,6 +61,34 @@ function threadsFlag(raw: RawFlags): number | undefined {
   return numberFlag(raw, 'threads', '--threads', { min: 1, max: 256, integer: true, allowed: 'a whole number from 1 to 256' });
 }
 
+/** --weights must name an existing file (a safetensors state dict or convlab checkpoint); its contents are checked on load. */
+function weightsFlag(raw: RawFlags): string | undefined {
+  const file = text(raw, 'weights');
+  if (file === undefined) return undefined;
+  if (!existsSync(file)) throw new FlagError(`--weights '${file}': file not found`);
+  if (statSync(file).isDirectory()) throw new FlagError(`--weights '${file}': is a folder, expected a .safetensors file (a state dict or a convlab checkpoint)`);
+  return file;
+}
+
+/** --strict true|false: whether missing or unexpected weight keys are errors (default true). */
+function strictFlag(raw: RawFlags, weights: string | undefined): boolean {
+  const v = choiceFlag(raw, 'strict', '--strict', ['true', 'false'] as const);
+  if (v !== undefined && weights === undefined) throw new FlagError('--strict applies to --weights: pass --weights FILE too');
+  return v !== 'false';
+}
+
+/** --input CxHxW, e.g. 3x32x32 (× also accepted). */
+export function inputFlag(raw: RawFlags): [number, number, number] | undefined {
+  const v = text(raw, 'input');
+  if (v === undefined) return undefined;
+  const parts = v.trim().split(/[x×]/i);
+  const dims = parts.map((p) => (/^\d+$/.test(p.trim()) ? Number(p) : NaN));
+  if (dims.length !== 3 || !dims.every((d) => Number.isSafeInteger(d) && d >= 1)) {
+    throw new FlagError(`--input ${describe(v)} is invalid: must be channels×height×width, three whole numbers ≥ 1, e.g. 3x32x32`);
+  }
+  return dims as [number, number, number];
+}
+
 /** --data-dir must be an existing folder: a typo must not silently fall back to another copy of the data. */
 function dataDirFlag(raw: RawFlags): string | undefined {
   const dir = text(raw, 'dataDir');
@@ -176,6 +204,9 @@ export interface TrainFlags {
   threads?: number;
   report: boolean;
   json: boolean;
+  /** Initialise the model from this file (torchvision-named state dict or convlab checkpoint). */
+  weights?: string;
+  strictWeights: boolean;
 }
 
 export function parseTrainFlags(model: string, raw: RawFlags): TrainFlags {
@@ -218,7 +249,11 @@ export function parseTrainFlags(model: string, raw: RawFlags): TrainFlags {
     threads: threadsFlag(raw),
     report: raw['report'] !== false,
     json: bool(raw, 'json'),
+    weights: weightsFlag(raw),
+    strictWeights: true,
   };
+  flags.strictWeights = strictFlag(raw, flags.weights);
+  if (flags.weights !== undefined && resume) throw new FlagError('--weights and --resume exclude each other: --weights initialises a new run, --resume continues from the run\'s own checkpoint');
   const spec = getModelSpec(flags.model);
   for (const [option, given] of [['lrn', flags.lrn], ['dropout', flags.dropout !== undefined]] as const) {
     if (given && !spec.extraOptions.includes(option)) throw new FlagError(`--${option}: ${unsupportedOptionMessage(spec, option)}`);
@@ -230,7 +265,7 @@ export function parseTrainFlags(model: string, raw: RawFlags): TrainFlags {
   return flags;
 }
 
-export interface EvalFlags { path: string; dataset: string; dataDir?: string; split: 'train' | 'test'; threads?: number; json: boolean }
+export interface EvalFlags { path: string; dataset: string; dataDir?: string; split: 'train' | 'test'; threads?: number; json: boolean; weights?: string; strict: boolean }
 
 /** A checkpoint argument: an existing .safetensors file, or a run directory holding best.safetensors. */
 export function checkpointArgument(path: string): string {
@@ -242,18 +277,46 @@ export function checkpointArgument(path: string): string {
 }
 
 export function parseEvalFlags(path: string, raw: RawFlags): EvalFlags {
+  const checkpoint = checkpointArgument(path), weights = weightsFlag(raw);
   return {
-    path: checkpointArgument(path), dataset: datasetFlag(raw), dataDir: dataDirFlag(raw),
+    path: checkpoint, dataset: datasetFlag(raw), dataDir: dataDirFlag(raw),
     split: choiceFlag(raw, 'split', '--split', ['train', 'test'] as const) ?? 'test', threads: threadsFlag(raw), json: bool(raw, 'json'),
+    weights, strict: strictFlag(raw, weights),
   };
 }
 
-export interface PredictFlags { checkpoint: string; files: string[]; topK: number; threads?: number; json: boolean }
+export interface PredictFlags { checkpoint: string; files: string[]; topK: number; threads?: number; json: boolean; weights?: string; strict: boolean }
 
 export function parsePredictFlags(checkpoint: string, files: string[], raw: RawFlags): PredictFlags {
+  const path = checkpointArgument(checkpoint), weights = weightsFlag(raw);
   return {
-    checkpoint: checkpointArgument(checkpoint), files,
+    checkpoint: path, files,
     topK: positiveInt(raw, 'topK', '--top-k') ?? 3, threads: threadsFlag(raw), json: bool(raw, 'json'),
+    weights, strict: strictFlag(raw, weights),
+  };
+}
+
+export interface SummaryFlags {
+  model: string;
+  input?: [number, number, number];
+  numClasses?: number;
+  weights?: string;
+  strict: boolean;
+  depth?: number;
+  /** Timed forward passes per batch size; 0 with --no-latency. */
+  repeats: number;
+  threads?: number;
+  json: boolean;
+}
+
+export function parseSummaryFlags(model: string, raw: RawFlags): SummaryFlags {
+  const weights = weightsFlag(raw);
+  const repeats = numberFlag(raw, 'repeats', '--repeats', { min: 1, max: 1000, integer: true, allowed: 'a whole number from 1 to 1000' });
+  if (repeats !== undefined && raw['latency'] === false) throw new FlagError('--repeats and --no-latency exclude each other');
+  return {
+    model: modelArgument(model), input: inputFlag(raw), weights, strict: strictFlag(raw, weights),
+    numClasses: positiveInt(raw, 'numClasses', '--num-classes'), depth: nonNegativeInt(raw, 'depth', '--depth'),
+    repeats: raw['latency'] === false ? 0 : repeats ?? 5, threads: threadsFlag(raw), json: bool(raw, 'json'),
   };
 }
 

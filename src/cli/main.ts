@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerInfo } from './commands/info.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerSummary } from './commands/summary.js';
 import { registerTrain } from './commands/train.js';
 import { registerUi } from './commands/ui.js';
 
@@ -29,6 +30,7 @@ const program = new ConvlabCommand('convlab')
   .version(version);
 registerTrain(program);
 registerInspect(program);
+registerSummary(program);
 registerInfo(program);
 registerUi(program);
 

@@ -12,3 +12,4 @@ export type { Backend } from './backend.js';
 export { countMacs } from './macs.js';
 export { WasmBackend, type WasmBackendOptions } from './backends/wasm.js';
 export { setKernelsLocation } from './backends/wasm-platform.js';
+export { SpatialSizeError } from './ops/util.js';

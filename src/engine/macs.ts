@@ -8,13 +8,16 @@ export function addMacs(n: number): void {
   if (active) active.macs += n;
 }
 
+/** The MACs of `fn`. Counts nest: an inner count's MACs also add to the enclosing count (per-layer tracing inside a whole-model count). */
 export function countMacs(fn: () => void): number {
   const previous = active;
-  active = { macs: 0 };
+  const current = { macs: 0 };
+  active = current;
   try {
     fn();
-    return active.macs;
+    return current.macs;
   } finally {
     active = previous;
+    if (previous) previous.macs += current.macs;
   }
 }

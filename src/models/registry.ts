@@ -26,7 +26,10 @@ export interface ModelSpec {
   /** The family-specific switches `extra` may hold; any other key is refused rather than silently ignored. */
   extraOptions: readonly string[];
   create(opts: ModelOptions): Module;
-  /** Renames a key of an older weights file to this model's name (DenseNet's `norm.1` → `norm1`); the weights loader applies it. */
+  /**
+   * Maps a key of a weights file to this model's state-dict key, for names older releases used (DenseNet's
+   * `norm.1` for `norm1`); loadWeights applies it to every key of the file before checking names.
+   */
   stateDictKeyMap?: (key: string) => string;
 }
 

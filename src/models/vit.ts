@@ -13,9 +13,9 @@
  *   keeps the count the same: 6,268,810 parameters at 10 classes.
  */
 import * as E from '../engine/index.js';
-import type { Shape, Tensor } from '../engine/index.js';
+import type { Tensor } from '../engine/index.js';
 import { init } from '../engine/index.js';
-import { Conv2d, Dropout, GELU, LayerNorm, Linear, Module, MultiheadAttention, Sequential } from '../nn/index.js';
+import { Conv2d, Dropout, GELU, LayerNorm, Linear, Module, MultiheadAttention, Sequential, type StateEntry } from '../nn/index.js';
 import { interpolatePosEmbedding } from './vit-embeddings.js';
 import type { ModelSpec } from './registry.js';
 
@@ -152,19 +152,17 @@ export class VisionTransformer extends Module {
    * torchvision's interpolate_embeddings (bicubic, align_corners=True over the patch grid; the class token's
    * embedding is kept). Everything else passes through unchanged.
    */
-  adaptStateDict(values: Map<string, ArrayLike<number>>, shapes?: Map<string, Shape>): { values: Map<string, ArrayLike<number>>; shapes?: Map<string, Shape> } {
-    const key = 'encoder.pos_embedding';
-    const pos = values.get(key);
+  override adaptStateDict(entries: Map<string, StateEntry>, prefix: string): void {
+    const key = `${prefix}encoder.pos_embedding`;
+    const pos = entries.get(key);
     const want = this.encoder.posEmbedding.size;
-    if (!pos || pos.length === want) return { values, shapes };
-    if (pos.length % this.hiddenDim !== 0) {
-      throw new Error(`adaptStateDict: ${key} has ${pos.length} values, not a whole number of ${this.hiddenDim}-wide embeddings`);
+    if (!pos || pos.data.length === want) return;
+    if (pos.data.length % this.hiddenDim !== 0) {
+      throw new Error(`adaptStateDict: ${key} has ${pos.data.length} values, not a whole number of ${this.hiddenDim}-wide embeddings`);
     }
-    const oldSeq = pos.length / this.hiddenDim;
-    const resized = interpolatePosEmbedding(pos, this.hiddenDim, oldSeq, this.imageSize / this.patchSize);
-    const newValues = new Map(values).set(key, resized);
-    const newShapes = shapes ? new Map(shapes).set(key, [...this.encoder.posEmbedding.shape]) : undefined;
-    return { values: newValues, shapes: newShapes };
+    const oldSeq = pos.data.length / this.hiddenDim;
+    const resized = interpolatePosEmbedding(pos.data, this.hiddenDim, oldSeq, this.imageSize / this.patchSize);
+    entries.set(key, { data: resized, shape: [...this.encoder.posEmbedding.shape] });
   }
 }
 

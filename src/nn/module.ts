@@ -10,6 +10,12 @@ export interface AuxiliaryOutput {
   weight: number;
 }
 
+/** One tensor of a weights file on its way into a module: its values and shape, before any check. */
+export interface StateEntry {
+  data: Float32Array | Int32Array;
+  shape: number[];
+}
+
 export abstract class Module {
   training = true;
   private readonly params = new Map<string, Tensor>();
@@ -26,6 +32,13 @@ export abstract class Module {
   auxiliaryOutputs(): AuxiliaryOutput[] {
     return [];
   }
+
+  /**
+   * Optional: adapts a weights file's entries to this module before names and shapes are checked (e.g. ViT
+   * interpolates a position embedding learned at another image size). `prefix` is this module's qualified name
+   * with a trailing dot ('' for the root); entries are keyed by full qualified names.
+   */
+  adaptStateDict?(entries: Map<string, StateEntry>, prefix: string): void;
 
   /** Registers a trainable parameter: kept across scopes and marked as requiring a gradient. */
   protected param(name: string, shape: Shape): Tensor {
@@ -52,6 +65,17 @@ export abstract class Module {
 
   namedChildren(): [string, Module][] {
     return [...this.children];
+  }
+
+  /** This module and every descendant, pre-order, by qualified name ('' for this one), like torch's named_modules. */
+  *namedModules(prefix = ''): Generator<[string, Module]> {
+    yield [prefix, this];
+    for (const [name, m] of this.children) yield* m.namedModules(prefix ? `${prefix}.${name}` : name);
+  }
+
+  /** Parameters registered by this module itself, not by its children. */
+  ownParameters(): Tensor[] {
+    return [...this.params.values()];
   }
 
   *namedParameters(prefix = ''): Generator<[string, Tensor]> {

@@ -81,16 +81,41 @@ export function decodeSafetensors(buf: Uint8Array, fileName: string): { tensors:
     }
     // A copy: Buffer.slice would be a view into a shared pool, and the typed arrays below need offset 0.
     const bytes = Uint8Array.prototype.slice.call(buf, dataStart + begin, dataStart + end);
-    if (dtype !== 'F32' && dtype !== 'I32' && dtype !== 'I64') throw new DataFormatError(fileName, `${fileName}: tensor ${name} has unsupported dtype ${dtype} (expected F32, I32 or I64)`);
-    const count = shape.reduce((a: number, b: number) => a * b, 1), width = dtype === 'I64' ? 8 : 4;
+    const width = DTYPE_WIDTH[dtype];
+    if (width === undefined) throw new DataFormatError(fileName, `${fileName}: tensor ${name} has unsupported dtype ${dtype} (expected ${Object.keys(DTYPE_WIDTH).join(', ')})`);
+    const count = shape.reduce((a: number, b: number) => a * b, 1);
     if (end - begin !== width * count) {
       throw new DataFormatError(fileName, `${fileName}: corrupt safetensors header: tensor ${name} of shape [${shape.join(', ')}] needs ${width * count} bytes, its data_offsets span ${end - begin}`);
     }
-    if (dtype === 'F32') tensors.set(name, { shape, data: new Float32Array(bytes.buffer, 0, count) });
-    else if (dtype === 'I32') tensors.set(name, { shape, data: new Int32Array(bytes.buffer, 0, count) });
-    else tensors.set(name, { shape, data: narrowInt64(new BigInt64Array(bytes.buffer, 0, count), `${fileName}: tensor ${name}`), int64: true });
+    if (dtype === 'I32') tensors.set(name, { shape, data: new Int32Array(bytes.buffer, 0, count) });
+    else if (dtype === 'I64') tensors.set(name, { shape, data: narrowInt64(new BigInt64Array(bytes.buffer, 0, count), `${fileName}: tensor ${name}`), int64: true });
+    else tensors.set(name, { shape, data: toFloat32(dtype, bytes.buffer, count) });
   }
   return { tensors, metadata };
+}
+
+/** Bytes per element of the dtypes read. F64, F16 and BF16 (in torchvision's and others' checkpoints) become float32. */
+const DTYPE_WIDTH: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I32: 4, I64: 8 };
+
+function toFloat32(dtype: string, buffer: ArrayBuffer, count: number): Float32Array {
+  if (dtype === 'F32') return new Float32Array(buffer, 0, count);
+  if (dtype === 'F64') return Float32Array.from(new Float64Array(buffer, 0, count));
+  const halves = new Uint16Array(buffer, 0, count);
+  if (dtype === 'BF16') {
+    // bfloat16 is the top half of a float32's bits.
+    const bits = new Uint32Array(count);
+    for (let i = 0; i < count; i++) bits[i] = halves[i]! << 16;
+    return new Float32Array(bits.buffer);
+  }
+  return Float32Array.from(halves, halfToFloat);
+}
+
+/** IEEE 754 binary16 → number: sign, 5-bit exponent (bias 15), 10-bit fraction; subnormals, ±Infinity and NaN. */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1, exponent = (h >> 10) & 0x1f, fraction = h & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }
 
 /** I64 values as int32, refusing any that do not fit. */

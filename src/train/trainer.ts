@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from '../engine/index.js';
-import type { Module } from '../nn/index.js';
+import { probeForward, type Module } from '../nn/index.js';
 import { createModel } from '../models/index.js';
 import { DataLoader, classCounts, computeChannelStats, type ImageDataset } from '../data/index.js';
 import { evaluate, type Evaluation } from './evaluate.js';
@@ -18,6 +18,7 @@ import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoin
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-file.js';
 import { clipGradNorm, DEFAULT_DIVERGENCE_FACTOR, divergenceReason, median, TrainingDiverged } from './divergence.js';
 import { removeStaleTempFiles } from './run-lock.js';
+import { loadWeights } from './weights.js';
 
 export interface TrainConfig {
   model: string;
@@ -35,6 +36,10 @@ export interface TrainConfig {
   /** Stop after this many epochs without improvement of the monitor (0 = never). */
   patience: number;
   modelExtra?: Record<string, unknown>;
+  /** Initialise the model from this weights file (a torchvision-named state dict or a convlab checkpoint) before training. */
+  weights?: string;
+  /** With `weights`: refuse missing or unexpected keys (default true); false lists them and goes on. */
+  strictWeights?: boolean;
   /** Also checkpoint every this many steps inside an epoch (0 = only at epoch ends). */
   checkpointEvery: number;
   /**
@@ -195,7 +200,13 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
     E.rng().setState(state.rng);
     cb.onLog?.(`resuming ${runDir} at epoch ${state.epoch + 1}, batch ${state.batch}`);
   } else {
-    const macs = E.noGrad(() => E.tidy(() => E.countMacs(() => { model.eval().forward(E.zeros([1, trainSet.channels, trainSet.height, trainSet.width])); })));
+    if (config.weights !== undefined) {
+      const loaded = loadWeights(model, config.weights, { strict: config.strictWeights ?? true, modelName: config.model });
+      for (const warning of loaded.warnings) cb.onLog?.(`warning: ${warning}`);
+      cb.onLog?.(`initialised from ${config.weights} (${loaded.loaded} tensors)`);
+    }
+    // One traced forward at batch 1: the MACs, and an input too small for the model named by its layer before any work.
+    const { macs } = probeForward(model, [trainSet.channels, trainSet.height, trainSet.width], config.model);
     model.train();
     writeJsonAtomic(join(runDir, 'config.json'), { ...config, batch_size: config.batchSize, classes: trainSet.classes, params: model.parameterCount(), macs_per_image: macs,
       train_size: trainSet.length, val_size: valSet.length, mean: stats.mean, std: stats.std, class_counts: counts });

@@ -55,11 +55,12 @@ const alexnet = convlab(['train', 'alexnet-cifar', '-d', `folder:${FOLDER}`, '--
 test('--help: the program lists every command, and each command its options; exit 0', async () => {
   const main = await convlab(['--help']);
   assertOk(main);
-  for (const cmd of ['train', 'eval', 'predict', 'models', 'datasets', 'report', 'compare']) assert.match(main.stdout, new RegExp(`^\\s+${cmd}\\b`, 'm'), `${cmd} in ${main.stdout}`);
+  for (const cmd of ['train', 'eval', 'predict', 'summary', 'models', 'datasets', 'report', 'compare']) assert.match(main.stdout, new RegExp(`^\\s+${cmd}\\b`, 'm'), `${cmd} in ${main.stdout}`);
   const cases: [string, string[]][] = [
-    ['train', ['--dataset', '--resume', '--imbalance', '--val-split', '--augment', '--lrn', '--dropout', '--threads', '--checkpoint-every', '--json']],
-    ['eval', ['--dataset', '--split', '--threads', '--json']],
-    ['predict', ['--top-k', '--json']],
+    ['train', ['--dataset', '--resume', '--imbalance', '--val-split', '--augment', '--lrn', '--dropout', '--threads', '--checkpoint-every', '--weights', '--strict', '--json']],
+    ['eval', ['--dataset', '--split', '--threads', '--weights', '--strict', '--json']],
+    ['predict', ['--top-k', '--weights', '--strict', '--json']],
+    ['summary', ['--input', '--num-classes', '--weights', '--strict', '--depth', '--repeats', '--no-latency', '--threads', '--json']],
     ['datasets', ['--data-dir', '--json']],
     ['report', ['--json']],
     ['compare', ['--out', '--json']],

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FlagError, parseTrainFlags, parseEvalFlags, parsePredictFlags, type RawFlags } from '../../src/cli/flags.js';
+import { FlagError, parseTrainFlags, parseEvalFlags, parsePredictFlags, parseSummaryFlags, type RawFlags } from '../../src/cli/flags.js';
 import { trainOptions } from '../../src/cli/commands/train.js';
 import { train } from '../../src/train/trainer.js';
 import { listModels } from '../../src/models/index.js';
@@ -61,6 +61,11 @@ const refused: [string, RawFlags, string][] = [
   ['--lrn on lenet5', { lrn: true }, "--lrn: model 'lenet5' has no option 'lrn' (it takes: none)"],
   ['--dropout on lenet5', { dropout: '0.3' }, "--dropout: model 'lenet5' has no option 'dropout' (it takes: none)"],
   ['--resume with no checkpoint', { out: USED, resume: true }, `--out '${USED}' --resume: no checkpoint to resume from (${join(USED, 'last.safetensors')} not found)`],
+  ['--weights missing', { weights: join(TMP, 'nope.safetensors') }, `--weights '${join(TMP, 'nope.safetensors')}': file not found`],
+  ['--weights is a folder', { weights: USED }, `--weights '${USED}': is a folder, expected a .safetensors file (a state dict or a convlab checkpoint)`],
+  ['--strict without --weights', { strict: 'false' }, '--strict applies to --weights: pass --weights FILE too'],
+  ['--strict maybe', { weights: FILE, strict: 'maybe' }, "--strict 'maybe' is invalid: must be one of true, false"],
+  ['--weights with --resume', { weights: FILE, resume: true, out: USED }, "--weights and --resume exclude each other: --weights initialises a new run, --resume continues from the run's own checkpoint"],
 ];
 
 test('parseTrainFlags refuses each bad value with the flag, the value and what is allowed', { timeout: 10_000 }, () => {
@@ -97,6 +102,29 @@ test('eval and predict flags: split, top-k and the checkpoint path are checked f
   assert.throws(() => parseEvalFlags(FILE, { ...base, split: 'val' }), { message: "--split 'val' is invalid: must be one of train, test" });
   assert.throws(() => parsePredictFlags(FILE, ['x.png'], { topK: '0' }), { message: "--top-k '0' is invalid: must be a whole number ≥ 1" });
   assert.equal(parsePredictFlags(FILE, ['x.png'], {}).topK, 3);
+});
+
+test('--weights and --strict on train, eval and predict; summary flags: --input, --num-classes, --depth, --repeats, --no-latency', { timeout: 10_000 }, () => {
+  const t = parseTrainFlags('lenet5', { ...base, weights: FILE, strict: 'false' });
+  assert.deepEqual([t.weights, t.strictWeights], [FILE, false]);
+  assert.deepEqual([trainOptions(t).weights, trainOptions(t).strictWeights], [FILE, false]);
+  assert.deepEqual([trainOptions(parseTrainFlags('lenet5', base)).weights, trainOptions(parseTrainFlags('lenet5', base)).strictWeights], [undefined, undefined]);
+  assert.deepEqual([parseEvalFlags(FILE, { ...base, weights: FILE }).strict, parsePredictFlags(FILE, [], { weights: FILE, strict: 'false' }).strict], [true, false]);
+  assert.throws(() => parsePredictFlags(FILE, [], { strict: 'true' }), { message: '--strict applies to --weights: pass --weights FILE too' });
+  assert.deepEqual(parseSummaryFlags('lenet5', {}), { model: 'lenet5', input: undefined, weights: undefined, strict: true, numClasses: undefined, depth: undefined, repeats: 5, threads: undefined, json: false });
+  const s = parseSummaryFlags('alexnet-cifar', { input: '3×64X48', numClasses: '100', depth: '1', latency: false, weights: FILE, json: true });
+  assert.deepEqual([s.input, s.numClasses, s.depth, s.repeats, s.weights, s.json], [[3, 64, 48], 100, 1, 0, FILE, true]);
+  assert.equal(parseSummaryFlags('lenet5', { repeats: '2' }).repeats, 2);
+  const summaryRefused: [RawFlags, string][] = [
+    ...['3x0x32', '3x32', '3x32x32x1', 'axbxc', '', '3x32x-1', '3x32x1.5', '3 x 32'].map((v): [RawFlags, string] => [{ input: v }, `--input '${v}' is invalid: must be channels×height×width, three whole numbers ≥ 1, e.g. 3x32x32`]),
+    [{ numClasses: '0' }, "--num-classes '0' is invalid: must be a whole number ≥ 1"],
+    [{ depth: '-1' }, "--depth '-1' is invalid: must be a whole number ≥ 0"],
+    [{ repeats: '0' }, "--repeats '0' is invalid: must be a whole number from 1 to 1000"],
+    [{ repeats: '3', latency: false }, '--repeats and --no-latency exclude each other'],
+    [{ weights: join(TMP, 'w.safetensors') }, `--weights '${join(TMP, 'w.safetensors')}': file not found`],
+  ];
+  for (const [raw, message] of summaryRefused) assert.throws(() => parseSummaryFlags('lenet5', raw), (err: unknown) => err instanceof FlagError && err.message === message, JSON.stringify(raw));
+  assert.throws(() => parseSummaryFlags('lenet', {}), /^FlagError: unknown model 'lenet'\. Valid models: lenet5/);
 });
 
 test('the CLI refuses bad flags before reading data or writing anything: one line, exit 1, no run directory', { timeout: 60_000 }, async () => {

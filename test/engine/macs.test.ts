@@ -35,3 +35,15 @@ test('outside countMacs nothing is counted; errors pass through', onReference(()
   assert.equal(E.countMacs(() => undefined), 0);
   assert.throws(() => E.countMacs(() => { throw new Error('boom'); }), /^Error: boom$/, 'errors pass through');
 }));
+
+test('countMacs nests: an inner count reports its own MACs and they also add to the enclosing count', { timeout: 10_000 }, onReference(() => {
+  const x = (shape: number[]): E.Tensor => E.zeros(shape);
+  let inner = -1;
+  const outer = E.countMacs(() => {
+    E.linear(x([1, 3]), x([2, 3]));                                    // 6
+    inner = E.countMacs(() => { E.linear(x([1, 4]), x([5, 4])); });    // 20
+    E.countMacs(() => E.countMacs(() => { E.matmul(x([2, 2]), x([2, 2])); })); // 8, two levels down
+  });
+  assert.equal(inner, 20);
+  assert.equal(outer, 6 + 20 + 8);
+}));

@@ -123,7 +123,8 @@ test('a corrupt header is a clear error, never a TypeError from deep inside', ()
     ['{"a": {"dtype": "F32", "shape": ["2"], "data_offsets": [0, 8]}}', /bad entry for tensor a$/],
     ['{"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 6]}}', /tensor a of shape \[3\] needs 12 bytes, its data_offsets span 6$/],
     ['{"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}', /tensor a of shape \[3\] needs 12 bytes, its data_offsets span 8$/],
-    ['{"a": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}}', /^f\.safetensors: tensor a has unsupported dtype F16 \(expected F32, I32 or I64\)$/],
+    ['{"a": {"dtype": "U8", "shape": [2], "data_offsets": [0, 4]}}', /^f\.safetensors: tensor a has unsupported dtype U8 \(expected F32, F64, F16, BF16, I32, I64\)$/],
+    ['{"a": {"dtype": "F16", "shape": [3], "data_offsets": [0, 4]}}', /tensor a of shape \[3\] needs 6 bytes, its data_offsets span 4$/],
   ];
   for (const [json, re] of cases) {
     assert.throws(() => decodeSafetensors(withHeader(json), 'f.safetensors'), (err: Error) => {
@@ -135,4 +136,30 @@ test('a corrupt header is a clear error, never a TypeError from deep inside', ()
   // A header length far beyond the file (garbage in the first 8 bytes).
   const garbage = new Uint8Array(64).fill(0x41);
   assert.throws(() => decodeSafetensors(garbage, 'g.bin'), /^Error: g\.bin: truncated safetensors header \(needs \d+ bytes, file has 56\)$/);
+});
+
+/** One tensor `a` of `dtype` whose raw little-endian data are `bytes` (written the way PyTorch's writer does). */
+function rawFile(dtype: string, shape: number[], bytes: Uint8Array): Uint8Array {
+  const json = JSON.stringify({ a: { dtype, shape, data_offsets: [0, bytes.length] } });
+  const out = withHeader(json.padEnd(json.length + ((8 - (json.length % 8)) % 8)), 0);
+  const file = new Uint8Array(out.length + bytes.length);
+  file.set(out);
+  file.set(bytes, out.length);
+  return file;
+}
+
+test('F64, F16 and BF16 tensors (torchvision and other checkpoints) are read as float32', () => {
+  // Bit patterns with known values: normal numbers, a subnormal, ±0, ±Infinity and NaN.
+  const f16: [number, number][] = [[0x3c00, 1], [0xc000, -2], [0x3555, 0.333251953125], [0x7bff, 65504], [0x0001, 2 ** -24], [0x8000, -0], [0x7c00, Infinity], [0xfc00, -Infinity], [0x7e00, NaN]];
+  const bf16: [number, number][] = [[0x3f80, 1], [0xc040, -3], [0x3eab, 0.333984375], [0x7f7f, 3.3895313892515355e38], [0x0001, 9.183549615799121e-41], [0x7f80, Infinity], [0x7fc0, NaN]];
+  for (const [dtype, table] of [['F16', f16], ['BF16', bf16]] as const) {
+    const bits = Uint16Array.from(table, ([b]) => b);
+    const back = decodeSafetensors(rawFile(dtype, [table.length], new Uint8Array(bits.buffer)), 'h.safetensors').tensors.get('a')!;
+    assert.ok(back.data instanceof Float32Array, dtype);
+    table.forEach(([b, value], i) => assert.ok(Object.is(back.data[i], Math.fround(value)), `${dtype} 0x${b.toString(16)}: got ${back.data[i]}, expected ${value}`));
+  }
+  const doubles = Float64Array.of(0.1, -1e300, 5e-324, 123.456);
+  const back = decodeSafetensors(rawFile('F64', [2, 2], new Uint8Array(doubles.buffer)), 'd.safetensors').tensors.get('a')!;
+  assert.deepEqual(back.shape, [2, 2]);
+  assert.deepEqual([...back.data], [Math.fround(0.1), -Infinity, 0, Math.fround(123.456)]);
 });

@@ -4,6 +4,8 @@ import { evaluateCheckpoint, predict } from '../../api.js';
 import { formatConfusion } from '../../metrics/index.js';
 import { parseEvalFlags, parsePredictFlags, type RawFlags } from '../flags.js';
 
+const onWarning = (line: string): void => { process.stderr.write(`warning: ${line}\n`); };
+
 export function registerInspect(program: Command): void {
   program.command('eval')
     .description('evaluate a run directory or checkpoint on a dataset split')
@@ -11,11 +13,13 @@ export function registerInspect(program: Command): void {
     .requiredOption('-d, --dataset <name>', 'dataset')
     .option('--data-dir <dir>', 'folder holding the dataset files')
     .option('--split <split>', 'split: train or test (default test)')
+    .option('--weights <file>', 'evaluate these weights instead (torchvision-named state dict or convlab checkpoint) in the checkpoint\'s configuration')
+    .option('--strict <true|false>', 'with --weights: refuse missing or unexpected keys (default true)')
     .option('--threads <n>', 'worker threads')
     .option('--json', 'print the metrics as JSON')
     .action(async (path: string, raw: RawFlags) => {
       const f = parseEvalFlags(path, raw);
-      const r = await evaluateCheckpoint(f.path, f.dataset, { dataDir: f.dataDir, split: f.split, threads: f.threads });
+      const r = await evaluateCheckpoint(f.path, f.dataset, { dataDir: f.dataDir, split: f.split, threads: f.threads, weights: f.weights, strict: f.strict, onWarning });
       process.stdout.write(f.json ? JSON.stringify({ loss: r.loss, ...r.report }, null, 2) + '\n'
         : `${r.text}\n\nconfusion matrix (rows: true class, columns: predicted):\n${formatConfusion(r.report.confusionMatrix, r.report.classNames)}\n`);
     });
@@ -25,11 +29,13 @@ export function registerInspect(program: Command): void {
     .argument('<checkpoint>', 'run directory or .safetensors checkpoint')
     .argument('<images...>', 'image files')
     .option('-k, --top-k <k>', 'how many classes to show (default 3)')
+    .option('--weights <file>', 'predict with these weights instead (torchvision-named state dict or convlab checkpoint) in the checkpoint\'s configuration')
+    .option('--strict <true|false>', 'with --weights: refuse missing or unexpected keys (default true)')
     .option('--threads <n>', 'worker threads')
     .option('--json', 'print predictions as JSON')
     .action(async (ckpt: string, files: string[], raw: RawFlags) => {
       const f = parsePredictFlags(ckpt, files, raw);
-      const preds = await predict(f.checkpoint, f.files, { topK: f.topK, threads: f.threads });
+      const preds = await predict(f.checkpoint, f.files, { topK: f.topK, threads: f.threads, weights: f.weights, strict: f.strict, onWarning });
       for (const p of preds) {
         for (const note of p.notes) process.stderr.write(`note: ${note}\n`);
         if (p.error) process.stderr.write(`convlab: ${p.error}\n`);

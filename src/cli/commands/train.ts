@@ -55,6 +55,8 @@ export function registerTrain(program: Command): void {
     .option('--checkpoint-every <steps>', 'also checkpoint every n steps inside an epoch')
     .option('--divergence-factor <x>', 'stop when a step loss exceeds x × the first epoch\'s median (default 1e4)')
     .option('--clip-grad-norm <x>', 'scale gradients down to this L2 norm before each update')
+    .option('--weights <file>', 'initialise from a safetensors state dict with torchvision\'s key names, or a convlab checkpoint')
+    .option('--strict <true|false>', 'with --weights: refuse missing or unexpected keys (default true)')
     .option('--threads <n>', 'worker threads (default $CONVLAB_THREADS or the core count)')
     .option('--no-report', 'skip plots and report.html')
     .option('--json', 'print the summary as JSON')
@@ -90,6 +92,7 @@ export function trainOptions(f: TrainFlags): TrainOptions {
     seed: f.seed, valSplit: f.valSplit, limit: f.limit, augment: f.augment, imbalance: f.imbalance, sampler: f.sampler, monitor: f.monitor,
     patience: f.patience, checkpointEvery: f.checkpointEvery, threads: f.threads, noReport: !f.report,
     divergenceFactor: f.divergenceFactor, clipGradNorm: f.clipGradNorm,
+    weights: f.weights, strictWeights: f.weights !== undefined ? f.strictWeights : undefined,
     modelExtra: f.lrn || f.dropout !== undefined ? definedOnly({ lrn: f.lrn || undefined, dropout: f.dropout }) : undefined,
   };
 }

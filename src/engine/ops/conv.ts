@@ -2,7 +2,7 @@
 import type { Conv2dParams } from '../backend.js';
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
-import { assertFloat, backendOf, output, pair, shapeError } from './util.js';
+import { assertFloat, backendOf, output, pair, shapeError, spatialSizeError } from './util.js';
 import { addMacs } from '../macs.js';
 
 export interface Conv2dOptions {
@@ -46,6 +46,6 @@ function convParams(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dOptions)
   if ([sh, sw, dh, dw].some((v) => v < 1) || ph < 0 || pw < 0) throw new Error('conv2d: stride and dilation must be ≥ 1 and padding ≥ 0');
   const oh = Math.floor((h + 2 * ph - dh * (kh - 1) - 1) / sh) + 1;
   const ow = Math.floor((wd + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
-  if (oh < 1 || ow < 1) throw shapeError('conv2d', 'kernel is larger than the padded input', x.shape, w.shape);
+  if (oh < 1 || ow < 1) throw spatialSizeError('conv2d', 'kernel is larger than the padded input', x.shape, w.shape);
   return { n, c, h, w: wd, oc, kh, kw, sh, sw, ph, pw, dh, dw, groups, oh, ow };
 }

@@ -2,7 +2,7 @@
 import type { Pool2dParams } from '../backend.js';
 import { record } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
-import { assertFloat, backendOf, output, pair, shapeError } from './util.js';
+import { assertFloat, backendOf, output, pair, shapeError, spatialSizeError } from './util.js';
 
 export interface Pool2dOptions {
   stride?: number | [number, number];
@@ -64,7 +64,7 @@ function poolParams(op: string, x: Tensor, kernel: number | [number, number], op
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const oh = outputSize(h, kh, sh, ph, opts.ceilMode ?? false);
   const ow = outputSize(w, kw, sw, pw, opts.ceilMode ?? false);
-  if (oh < 1 || ow < 1) throw shapeError(op, `kernel (${kh}, ${kw}) is larger than the padded input`, x.shape);
+  if (oh < 1 || ow < 1) throw spatialSizeError(op, `kernel (${kh}, ${kw}) is larger than the padded input`, x.shape);
   return { n, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow, countIncludePad: opts.countIncludePad ?? true };
 }
 

@@ -23,6 +23,15 @@ export function shapeError(op: string, message: string, ...shapes: Shape[]): Err
   return new Error(`${op}: ${message}: ${shapes.map(fmtShape).join(' and ')}`);
 }
 
+/** A convolution or pooling whose output would have no rows or columns: the input is too small for it. */
+export class SpatialSizeError extends Error {
+  override name = 'SpatialSizeError';
+}
+
+export function spatialSizeError(op: string, message: string, ...shapes: Shape[]): SpatialSizeError {
+  return new SpatialSizeError(shapeError(op, message, ...shapes).message);
+}
+
 /** Normalises a possibly negative axis. */
 export function axisIndex(op: string, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
