@@ -29,7 +29,7 @@ import type { Module } from './nn/index.js';
  * checkpoint (a run's best.safetensors); saveWeights writes the plain form, which torchvision's models load.
  */
 export { loadWeights, saveWeights, type LoadWeightsOptions, type LoadWeightsResult };
-export { summarizeModel, formatSummary, summaryJson, type ModelSummary, type SummaryOptions } from './summary.js';
+export { summarizeModel, formatSummary, summaryJson, type ModelSummary, type SummaryOptions } from './report/summary.js';
 
 export type TrainOverrides = Partial<Omit<TrainConfig, 'model' | 'dataset'>>;
 

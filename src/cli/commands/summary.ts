@@ -1,7 +1,7 @@
 /** `convlab summary <model>`: a per-layer table (or JSON) from one real forward pass, totals and measured latency. */
 import type { Command } from 'commander';
 import { listModels } from '../../models/index.js';
-import { formatSummary, summarizeModel, summaryJson } from '../../summary.js';
+import { formatSummary, summarizeModel, summaryJson } from '../../report/summary.js';
 import { parseSummaryFlags, type RawFlags } from '../flags.js';
 
 export function registerSummary(program: Command): void {

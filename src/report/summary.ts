@@ -2,11 +2,11 @@
  * A model summary like torchinfo's or Keras's: one row per module call of a real eval-mode forward at batch 1
  * (qualified name, type, output shape, parameters, multiply-adds), totals, and measured inference latency.
  */
-import * as E from './engine/index.js';
-import { initEngine } from './engine/index.js';
-import { createModel, getModelSpec } from './models/index.js';
-import { probeForward, type Module, type ModuleCall } from './nn/index.js';
-import { applyWeights, readWeightsFile, type LoadWeightsResult } from './train/weights.js';
+import * as E from '../engine/index.js';
+import { initEngine } from '../engine/index.js';
+import { createModel, getModelSpec } from '../models/index.js';
+import { probeForward, type Module, type ModuleCall } from '../nn/index.js';
+import { applyWeights, readWeightsFile, type LoadWeightsResult } from '../train/weights.js';
 
 export interface SummaryOptions {
   /** [channels, height, width]; default: the checkpoint's input with `weights`, else the model's design input. */
