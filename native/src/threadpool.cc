@@ -55,13 +55,15 @@ class Pool {
   void ensure_workers(int count) {
     while (static_cast<int>(workers_.size()) < count) {
       int tid = static_cast<int>(workers_.size()) + 1;
-      workers_.emplace_back([this, tid] { worker(tid); });
+      // The worker starts from the current word, read here: read in the thread, it could already be the job
+      // about to be published, which the worker would then take as seen and never run.
+      uint64_t start = state_.load(std::memory_order_acquire);
+      workers_.emplace_back([this, tid, start] { worker(tid, start); });
       workers_.back().detach();  // never joined: the process may exit with workers asleep
     }
   }
 
-  void worker(int tid) {
-    uint64_t seen = state_.load(std::memory_order_acquire);
+  void worker(int tid, uint64_t seen) {
     for (;;) {
       uint64_t word = state_.load(std::memory_order_acquire);
       for (int spin = 0; word == seen && spin < kWorkerSpin; spin++) {

@@ -1,0 +1,22 @@
+/** Kernel ids of the native addon: the KernelId enum of native/src/call.h, number for number. */
+export const GEMM = 1;
+export const CONV_FWD = 2;
+export const CONV_BWD_INPUT = 3;
+export const CONV_BWD_WEIGHT = 4;
+export const MAXPOOL = 5;
+export const MAXPOOL_BWD = 6;
+export const AVGPOOL = 7;
+export const AVGPOOL_BWD = 8;
+export const UNARY = 9;
+export const UNARY_BWD = 10;
+export const BINARY = 11;
+export const REDUCE_SUM = 12;
+export const SOFTMAX = 13;
+export const SOFTMAX_BWD = 14;
+export const BN_STATS = 15;
+export const BN_APPLY = 16;
+export const BN_BWD = 17;
+export const FILL = 18;
+export const AXPY = 19;
+export const SGD = 20;
+export const ADAM = 21;

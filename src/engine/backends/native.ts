@@ -1,0 +1,201 @@
+/**
+ * Native CPU kernels (C++, native/) through a Node-API addon, on the same heap as everything else: the addon
+ * reads and writes the heap's memory in place, so tensors are never copied. Every kernel the addon has runs
+ * natively (see NATIVE_OPS); the rest go to a WasmBackend on the same heap. A call writes its arguments into this
+ * backend's argument block in the heap (the WASM backend's layouts) and runs synchronously: the calling thread
+ * works alongside the addon's own thread pool, and small calls stay on the calling thread.
+ */
+import type {
+  AdamUpdate, AdaptivePoolParams, Backend, BinaryOp, Conv2dParams, GemmParams, Pool2dParams, SgdUpdate, UnaryOp,
+} from '../backend.js';
+import type { Heap } from '../heap.js';
+import { chooseIsa, loadNativeAddon, type NativeAddon, type NativeIsa } from './native-addon.js';
+import { platform, threadsFromEnv } from './wasm-platform.js';
+import { WasmBackend } from './wasm.js';
+import * as K from './native-kernels.js';
+
+export interface NativeBackendOptions {
+  /** Threads including the calling thread; default CONVLAB_THREADS, else the host's available parallelism. */
+  threads?: number;
+  /** Kernel set; default CONVLAB_NATIVE_ISA, else the best this CPU runs. */
+  isa?: NativeIsa;
+  /** Work below which a kernel runs on the calling thread only: flops (default 2^20), elements (default 2^15). */
+  parallelFlops?: number;
+  parallelElements?: number;
+}
+
+const ARG_SLOTS = 192;
+const MAX_THREADS = 64;
+
+export class NativeBackend implements Backend {
+  readonly name = 'native' as const;
+  readonly isa: NativeIsa;
+  readonly threads: number;
+  parallelFlops: number;
+  parallelElements: number;
+  private boundBuffer: ArrayBufferLike | null = null;
+  private argv!: Float64Array;
+  private disposed = false;
+
+  private constructor(
+    readonly heap: Heap,
+    /** Runs every kernel the addon does not have. */
+    readonly wasm: WasmBackend,
+    private readonly addon: NativeAddon,
+    private readonly isaIndex: number,
+    isa: NativeIsa,
+    threads: number,
+    /** Byte address of the argument block. */
+    private readonly argsAt: number,
+    opts: NativeBackendOptions,
+  ) {
+    this.isa = isa;
+    this.threads = threads;
+    this.parallelFlops = opts.parallelFlops ?? 1 << 20;
+    this.parallelElements = opts.parallelElements ?? 1 << 15;
+  }
+
+  /** Throws one line when the addon is missing or the requested kernel set cannot run here. */
+  static async create(heap: Heap, opts: NativeBackendOptions = {}): Promise<NativeBackend> {
+    if (heap.floatBytes !== 4) throw new Error('native backend: needs a float32 heap');
+    const load = await loadNativeAddon();
+    if (!load.addon) throw new Error(`native backend unavailable: ${load.reason}`);
+    const fromOption = opts.isa !== undefined;
+    const { index, name } = chooseIsa(load.addon, fromOption ? opts.isa : process.env.CONVLAB_NATIVE_ISA?.trim(), fromOption ? 'native isa' : 'CONVLAB_NATIVE_ISA');
+    const threads = Math.min(MAX_THREADS, Math.max(1, Math.floor(opts.threads ?? threadsFromEnv(await platform()))));
+    const wasm = await WasmBackend.create(heap, { threads });
+    const argsAt = heap.alloc(ARG_SLOTS * 8);
+    return new NativeBackend(heap, wasm, load.addon, index, name, threads, argsAt, opts);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.heap.free(this.argsAt);
+    this.wasm.dispose();
+  }
+
+  /** Profiling covers both the native kernels and the delegated ones. */
+  get profile(): Map<string, { calls: number; ms: number }> | undefined {
+    return this.wasm.profile;
+  }
+
+  set profile(map: Map<string, { calls: number; ms: number }> | undefined) {
+    this.wasm.profile = map;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  /** The argument block, rebinding the heap first if the memory grew since the last call (a new buffer object). */
+  private args(): Float64Array {
+    if (this.disposed) throw new Error('native backend: used after dispose()');
+    const buffer = this.heap.memory.buffer;
+    if (buffer !== this.boundBuffer) {
+      this.addon.setHeap(new Float32Array(buffer));
+      this.boundBuffer = buffer;
+      this.argv = new Float64Array(buffer, this.argsAt, ARG_SLOTS);
+    }
+    return this.argv;
+  }
+
+  private run(name: string, id: number, nth: number): void {
+    const prof = this.profile;
+    if (!prof) { this.addon.run(id, this.argsAt, this.isaIndex, nth); return; }
+    const t0 = performance.now();
+    this.addon.run(id, this.argsAt, this.isaIndex, nth);
+    const ms = performance.now() - t0;
+    const e = prof.get(name);
+    if (e) { e.calls++; e.ms += ms; } else prof.set(name, { calls: 1, ms });
+  }
+
+  private par(work: number, threshold: number): number {
+    return work >= threshold ? this.threads : 1;
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Native kernels.
+
+  gemm(p: GemmParams): void {
+    if (p.batch <= 0 || p.m <= 0 || p.n <= 0) return;
+    const a = this.args();
+    a[0] = p.transA ? 1 : 0; a[1] = p.transB ? 1 : 0;
+    a[2] = p.m; a[3] = p.n; a[4] = p.k;
+    a[5] = p.a; a[6] = p.lda; a[7] = p.b; a[8] = p.ldb; a[9] = p.c; a[10] = p.ldc;
+    a[11] = p.accumulate ? 1 : 0;
+    a[12] = p.batch; a[13] = p.strideA; a[14] = p.strideB; a[15] = p.strideC;
+    this.run('gemm', K.GEMM, this.par(2 * p.m * p.n * p.k * p.batch, this.parallelFlops));
+  }
+
+  conv2d(p: Conv2dParams, x: number, w: number, b: number, y: number): void {
+    this.conv('conv2d', K.CONV_FWD, p, x, w, b, y);
+  }
+
+  conv2dBackwardInput(p: Conv2dParams, dy: number, w: number, dx: number): void {
+    this.conv('conv2dBackwardInput', K.CONV_BWD_INPUT, p, dy, w, dx, -1);
+  }
+
+  conv2dBackwardWeight(p: Conv2dParams, x: number, dy: number, dw: number, db: number): void {
+    this.conv('conv2dBackwardWeight', K.CONV_BWD_WEIGHT, p, x, dy, dw, db);
+  }
+
+  private conv(name: string, id: number, p: Conv2dParams, t0: number, t1: number, t2: number, t3: number): void {
+    if (p.n <= 0 || p.oc <= 0 || p.c <= 0) return;
+    const a = this.args();
+    a[0] = p.n; a[1] = p.c; a[2] = p.h; a[3] = p.w; a[4] = p.oc; a[5] = p.kh; a[6] = p.kw;
+    a[7] = p.sh; a[8] = p.sw; a[9] = p.ph; a[10] = p.pw; a[11] = p.dh; a[12] = p.dw;
+    a[13] = p.groups; a[14] = p.oh; a[15] = p.ow;
+    a[16] = t0; a[17] = t1; a[18] = t2; a[19] = t3;
+    const flops = 2 * p.n * p.oc * p.oh * p.ow * (p.c / p.groups) * p.kh * p.kw;
+    this.run(name, id, this.par(flops, this.parallelFlops));
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Delegated to the WASM backend on the same heap.
+
+  maxPool2d(p: Pool2dParams, x: number, y: number, idx: number): void { this.wasm.maxPool2d(p, x, y, idx); }
+  maxPool2dBackward(p: Pool2dParams, dy: number, idx: number, dx: number): void { this.wasm.maxPool2dBackward(p, dy, idx, dx); }
+  avgPool2d(p: Pool2dParams, x: number, y: number): void { this.wasm.avgPool2d(p, x, y); }
+  avgPool2dBackward(p: Pool2dParams, dy: number, dx: number): void { this.wasm.avgPool2dBackward(p, dy, dx); }
+  adaptiveAvgPool2d(p: AdaptivePoolParams, x: number, y: number): void { this.wasm.adaptiveAvgPool2d(p, x, y); }
+  adaptiveAvgPool2dBackward(p: AdaptivePoolParams, dy: number, dx: number): void { this.wasm.adaptiveAvgPool2dBackward(p, dy, dx); }
+  unary(op: UnaryOp, x: number, y: number, len: number, alpha: number): void { this.wasm.unary(op, x, y, len, alpha); }
+  unaryBackward(op: UnaryOp, x: number, y: number, dy: number, dx: number, len: number, alpha: number): void {
+    this.wasm.unaryBackward(op, x, y, dy, dx, len, alpha);
+  }
+  binary(op: BinaryOp, a: number, aStrides: readonly number[], b: number, bStrides: readonly number[], out: number, shape: readonly number[]): void {
+    this.wasm.binary(op, a, aStrides, b, bStrides, out, shape);
+  }
+  reduceSum(x: number, y: number, outer: number, reduce: number, inner: number): void { this.wasm.reduceSum(x, y, outer, reduce, inner); }
+  softmax(x: number, y: number, rows: number, cols: number, log: boolean): void { this.wasm.softmax(x, y, rows, cols, log); }
+  softmaxBackward(y: number, dy: number, dx: number, rows: number, cols: number, log: boolean): void {
+    this.wasm.softmaxBackward(y, dy, dx, rows, cols, log);
+  }
+  batchNormStats(x: number, n: number, c: number, hw: number, eps: number, mean: number, invstd: number): void {
+    this.wasm.batchNormStats(x, n, c, hw, eps, mean, invstd);
+  }
+  batchNormApply(x: number, n: number, c: number, hw: number, mean: number, invstd: number, gamma: number, beta: number, y: number): void {
+    this.wasm.batchNormApply(x, n, c, hw, mean, invstd, gamma, beta, y);
+  }
+  batchNormBackward(
+    x: number, dy: number, n: number, c: number, hw: number, mean: number, invstd: number, gamma: number,
+    training: boolean, dx: number, dgamma: number, dbeta: number,
+  ): void {
+    this.wasm.batchNormBackward(x, dy, n, c, hw, mean, invstd, gamma, training, dx, dgamma, dbeta);
+  }
+  layerNorm(x: number, rows: number, cols: number, eps: number, gamma: number, beta: number, y: number, mean: number, invstd: number): void {
+    this.wasm.layerNorm(x, rows, cols, eps, gamma, beta, y, mean, invstd);
+  }
+  layerNormBackward(
+    x: number, dy: number, rows: number, cols: number, mean: number, invstd: number, gamma: number,
+    dx: number, dgamma: number, dbeta: number,
+  ): void {
+    this.wasm.layerNormBackward(x, dy, rows, cols, mean, invstd, gamma, dx, dgamma, dbeta);
+  }
+  copy(src: number, srcStrides: readonly number[], dst: number, dstStrides: readonly number[], shape: readonly number[]): void {
+    this.wasm.copy(src, srcStrides, dst, dstStrides, shape);
+  }
+  fill(dst: number, len: number, value: number): void { this.wasm.fill(dst, len, value); }
+  axpy(x: number, y: number, len: number, alpha: number): void { this.wasm.axpy(x, y, len, alpha); }
+  sgdStep(p: number, g: number, momentumBuf: number, len: number, o: SgdUpdate): void { this.wasm.sgdStep(p, g, momentumBuf, len, o); }
+  adamStep(p: number, g: number, m: number, v: number, len: number, o: AdamUpdate): void { this.wasm.adamStep(p, g, m, v, len, o); }
+}
