@@ -5,7 +5,6 @@
 // smaller ones run image by image with a threaded GEMM.
 #include <algorithm>
 #include <cstring>
-#include <vector>
 
 #include "common.h"
 #include "threadpool.h"
@@ -31,28 +30,28 @@ Geometry geometry(const ConvArgs& p) {
 }
 
 // col[(ci·kh + ki)·kw + kj][oy·ow + ox] = x[ci][oy·sh − ph + ki·dh][ox·sw − pw + kj·dw], zero outside the image.
-void im2col(const ConvArgs& p, const Geometry& g, const float* x, float* col) {
-  for (long ci = 0; ci < g.cg; ci++) {
+// Only rows [r0, r1) are written, to col[0 .. (r1 − r0)·plane).
+void im2col_rows(const ConvArgs& p, const Geometry& g, const float* x, float* col, long r0, long r1) {
+  for (long r = r0; r < r1; r++) {
+    long ci = r / (p.kh * p.kw), ki = r / p.kw % p.kh, kj = r % p.kw;
     const float* xc = x + ci * g.in_plane;
-    for (long ki = 0; ki < p.kh; ki++) {
-      for (long kj = 0; kj < p.kw; kj++) {
-        float* row = col + ((ci * p.kh + ki) * p.kw + kj) * g.plane;
-        for (long oy = 0; oy < p.oh; oy++) {
-          long iy = oy * p.sh - p.ph + ki * p.dh;
-          float* out = row + oy * p.ow;
-          if (iy < 0 || iy >= p.h) { std::memset(out, 0, p.ow * sizeof(float)); continue; }
-          const float* xr = xc + iy * p.w;
-          long ix0 = kj * p.dw - p.pw;
-          if (p.sw == 1 && ix0 >= 0 && ix0 + p.ow <= p.w) { std::memcpy(out, xr + ix0, p.ow * sizeof(float)); continue; }
-          for (long ox = 0; ox < p.ow; ox++) {
-            long ix = ox * p.sw + ix0;
-            out[ox] = (ix >= 0 && ix < p.w) ? xr[ix] : 0.f;
-          }
-        }
+    float* row = col + (r - r0) * g.plane;
+    long ix0 = kj * p.dw - p.pw;
+    for (long oy = 0; oy < p.oh; oy++) {
+      long iy = oy * p.sh - p.ph + ki * p.dh;
+      float* out = row + oy * p.ow;
+      if (iy < 0 || iy >= p.h) { std::memset(out, 0, p.ow * sizeof(float)); continue; }
+      const float* xr = xc + iy * p.w;
+      if (p.sw == 1 && ix0 >= 0 && ix0 + p.ow <= p.w) { std::memcpy(out, xr + ix0, p.ow * sizeof(float)); continue; }
+      for (long ox = 0; ox < p.ow; ox++) {
+        long ix = ox * p.sw + ix0;
+        out[ox] = (ix >= 0 && ix < p.w) ? xr[ix] : 0.f;
       }
     }
   }
 }
+
+void im2col(const ConvArgs& p, const Geometry& g, const float* x, float* col) { im2col_rows(p, g, x, col, 0, g.ckk); }
 
 // The adjoint of im2col: dx[ci][iy][ix] += col[...] for every tap that read it. dx must be zeroed first.
 void col2im(const ConvArgs& p, const Geometry& g, const float* col, float* dx) {
@@ -146,7 +145,6 @@ void conv2d_backward_input(const KernelSet& ks, const ConvArgs& p, const float* 
 void conv2d_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth) {
   if (conv_depthwise(p)) { depthwise_backward_weight(p, x, dy, dw, db, nth); return; }
   Geometry g = geometry(p);
-  const long wsize = p.oc * g.ckk;
   if (db) {
     for (long o = 0; o < p.oc; o++) {
       double s = 0;
@@ -159,37 +157,28 @@ void conv2d_backward_weight(const KernelSet& ks, const ConvArgs& p, const float*
       db[o] = static_cast<float>(s);
     }
   }
-  // Each thread sums its images' gradients into its own buffer (thread 0 straight into dw), then they are added.
-  // If the pool runs the job on fewer threads, thread 0 takes every image and the other buffers stay zero.
-  int parts = (nth > 1 && p.n >= nth) ? nth : 1;
-  std::vector<float> partial(static_cast<size_t>(parts - 1) * wsize);
-  auto images = [&](long i0, long i1, float* out, int gemm_threads) {
-    std::memset(out, 0, wsize * sizeof(float));
-    for (long ni = i0; ni < i1; ni++) {
-      for (long gi = 0; gi < p.groups; gi++) {
+  // Threads split the columns of dW (the rows of the column matrix), so each builds only its part of the column
+  // matrix and every dW element is summed in the same order whatever the thread count.
+  parallel_run(nth, [&](int tid, int nt) {
+    for (long gi = 0; gi < p.groups; gi++) {
+      long r0, r1;
+      split_range(g.ckk, 1, tid, nt, &r0, &r1);
+      if (r0 >= r1) continue;
+      float* out = dw + gi * g.ocg * g.ckk + r0;
+      for (long o = 0; o < g.ocg; o++) std::memset(out + o * g.ckk, 0, (r1 - r0) * sizeof(float));
+      for (long ni = 0; ni < p.n; ni++) {
         const float* xg = x + (ni * p.c + gi * g.cg) * g.in_plane;
         const float* dyg = dy + (ni * p.oc + gi * g.ocg) * g.plane;
-        const float* col = xg;
+        const float* col = xg + r0 * g.in_plane;
         if (!g.pointwise) {
-          float* buf = scratch(2, g.ckk * g.plane);
-          im2col(p, g, xg, buf);
+          float* buf = scratch(2, (r1 - r0) * g.plane);
+          im2col_rows(p, g, xg, buf, r0, r1);
           col = buf;
         }
-        gemm(ks, make_gemm(false, true, g.ocg, g.ckk, g.plane, dyg, g.plane, col, g.plane, out + gi * g.ocg * g.ckk, g.ckk, true),
-             gemm_threads);
+        gemm(ks, make_gemm(false, true, g.ocg, r1 - r0, g.plane, dyg, g.plane, col, g.plane, out, g.ckk, true), 1);
       }
     }
-  };
-  if (parts == 1) { images(0, p.n, dw, nth); return; }
-  parallel_run(parts, [&](int tid, int nt) {
-    long i0, i1;
-    split_range(p.n, 1, tid, nt, &i0, &i1);
-    images(i0, i1, tid == 0 ? dw : partial.data() + (tid - 1) * wsize, 1);
   });
-  for (int t = 1; t < parts; t++) {
-    const float* src = partial.data() + (t - 1) * wsize;
-    for (long i = 0; i < wsize; i++) dw[i] += src[i];
-  }
 }
 
 }  // namespace convlab

@@ -19,7 +19,10 @@ export interface NativeBackendOptions {
   threads?: number;
   /** Kernel set; default CONVLAB_NATIVE_ISA, else the best this CPU runs. */
   isa?: NativeIsa;
-  /** Work below which a kernel runs on the calling thread only: flops (default 2^20), elements (default 2^15). */
+  /**
+   * Work below which a kernel runs on the calling thread only: flops (default 2^20), elements (default 2^15).
+   * Also passed to the WASM backend that runs the delegated kernels (default: its own thresholds).
+   */
   parallelFlops?: number;
   parallelElements?: number;
 }
@@ -63,7 +66,7 @@ export class NativeBackend implements Backend {
     const fromOption = opts.isa !== undefined;
     const { index, name } = chooseIsa(load.addon, fromOption ? opts.isa : process.env.CONVLAB_NATIVE_ISA?.trim(), fromOption ? 'native isa' : 'CONVLAB_NATIVE_ISA');
     const threads = Math.min(MAX_THREADS, Math.max(1, Math.floor(opts.threads ?? threadsFromEnv(await platform()))));
-    const wasm = await WasmBackend.create(heap, { threads });
+    const wasm = await WasmBackend.create(heap, { threads, parallelElements: opts.parallelElements, parallelFlops: opts.parallelFlops });
     const argsAt = heap.alloc(ARG_SLOTS * 8);
     return new NativeBackend(heap, wasm, load.addon, index, name, threads, argsAt, opts);
   }
