@@ -104,7 +104,7 @@ function runPeers(threads: number, models: string[]): unknown[] {
 async function main(): Promise<void> {
   const threads = Number(process.env.CONVLAB_THREADS ?? availableParallelism());
   const backend = await initEngine({ threads });
-  const out: Record<string, unknown> = { threads: backend.threads, backend: backend.name, node: process.version, cores: availableParallelism() };
+  const out: Record<string, unknown> = { threads: backend.threads, backend: backend.name, isa: backend.isa, node: process.version, cores: availableParallelism() };
   if (!flag('skip-kernels')) {
     const kernelsPath = './kernels.js';
     try {
