@@ -18,7 +18,8 @@
         "src/run_gemm_conv.cc",
         "src/pool.cc",
         "src/elementwise.cc",
-        "src/norm.cc"
+        "src/norm.cc",
+        "src/optim.cc"
       ],
       "cflags_cc": ["-std=c++17", "-O3", "-fno-exceptions", "-fno-math-errno", "-pthread"],
       "ldflags": ["-pthread"],

@@ -69,7 +69,8 @@ napi_value run(napi_env env, napi_callback_info info) {
   if (isa < 0 || isa >= ISA_COUNT || !isa_supported(isa)) { throw_line(env, "native backend: kernel set not available on this CPU"); return nullptr; }
   Call call{reinterpret_cast<const double*>(heap->base + args_at), reinterpret_cast<float*>(heap->base),
             static_cast<long>(heap->bytes / sizeof(float)), nth < 1 ? 1 : nth, kernel_set(isa), {}};
-  bool known = run_conv_gemm(id, call) || run_pool(id, call) || run_elementwise(id, call) || run_norm(id, call);
+  bool known = run_conv_gemm(id, call) || run_pool(id, call) || run_elementwise(id, call) || run_norm(id, call) ||
+               run_optim(id, call);
   if (!known) call.error = "native backend: unknown kernel id " + std::to_string(id);
   if (!call.error.empty()) throw_line(env, call.error);
   return nullptr;

@@ -44,13 +44,30 @@ enum KernelId {
   K_GEMM = 1, K_CONV_FWD, K_CONV_BWD_INPUT, K_CONV_BWD_WEIGHT,
   K_MAXPOOL, K_MAXPOOL_BWD, K_AVGPOOL, K_AVGPOOL_BWD,
   K_UNARY, K_UNARY_BWD, K_BINARY, K_REDUCE_SUM, K_SOFTMAX, K_SOFTMAX_BWD,
-  K_BN_STATS, K_BN_APPLY, K_BN_BWD, K_FILL, K_AXPY, K_SGD, K_ADAM,
+  K_BN_STATS, K_BN_APPLY, K_BN_BWD, K_FILL, K_AXPY, K_SGD, K_ADAM, K_COPY,
 };
+
+// Unary op ids (native-kernels.ts UNARY_OPS, in order).
+enum UnaryId {
+  U_RELU, U_LEAKY_RELU, U_TANH, U_SIGMOID, U_GELU, U_SILU, U_HARDSWISH, U_HARDSIGMOID, U_EXP, U_LOG, U_NEG, U_SQRT,
+  U_SQUARE, U_ABS, U_POW, U_ADD_SCALAR, U_MUL_SCALAR, U_COUNT,
+};
+enum BinaryId { B_ADD, B_SUB, B_MUL, B_DIV };
+
+// Most axes a strided kernel (binary, copy) takes; callers collapse axes first.
+constexpr int kMaxRank = 8;
 
 // Each returns false when it does not know the id.
 bool run_conv_gemm(int id, Call& call);
 bool run_pool(int id, Call& call);
 bool run_elementwise(int id, Call& call);
 bool run_norm(int id, Call& call);
+bool run_optim(int id, Call& call);
+
+// The threads a call may use: native.ts already chose 1 for small calls; never more than one per 16 elements.
+inline int threads_for(const Call& call, long elements) {
+  long most = elements / 16;
+  return most < 1 ? 1 : (most < call.nth ? static_cast<int>(most) : call.nth);
+}
 
 }  // namespace convlab

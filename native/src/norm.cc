@@ -1,4 +1,175 @@
+// Row softmax (and log-softmax) with its gradient, sums over an axis, and batch norm. Sums are accumulated in
+// double, as in the reference backend. Rows, output columns or channels split across threads, so every sum is
+// taken in the same order whatever the thread count.
+#include <cmath>
+
 #include "call.h"
+#include "threadpool.h"
+
 namespace convlab {
-bool run_norm(int, Call&) { return false; }
+
+namespace {
+
+template <typename F>
+void split(Call& call, long items, long work, F body) {
+  parallel_run(threads_for(call, work), [&](int tid, int nt) {
+    long i0, i1;
+    split_range(items, 1, tid, nt, &i0, &i1);
+    for (long i = i0; i < i1; i++) body(i);
+  });
 }
+
+// [x, y, rows, cols, log]
+void run_softmax(Call& call) {
+  long rows = call.num(2), cols = call.num(3);
+  if (rows <= 0 || cols <= 0) return;
+  const float* x = call.tensor(0, rows * cols, "softmax x");
+  float* y = call.tensor(1, rows * cols, "softmax y");
+  bool log = call.flag(4);
+  if (!call.error.empty()) return;
+  split(call, rows, rows * cols, [&](long r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    double max = -INFINITY;
+    for (long j = 0; j < cols; j++) {
+      double v = xr[j];
+      if (v != v) { max = v; break; }  // Math.max: a NaN anywhere makes the row NaN
+      if (v > max) max = v;
+    }
+    double sum = 0;
+    for (long j = 0; j < cols; j++) sum += std::exp(xr[j] - max);
+    double log_sum = std::log(sum);
+    for (long j = 0; j < cols; j++) yr[j] = static_cast<float>(log ? xr[j] - max - log_sum : std::exp(xr[j] - max) / sum);
+  });
+}
+
+// [y, dy, dx, rows, cols, log]
+void run_softmax_backward(Call& call) {
+  long rows = call.num(3), cols = call.num(4);
+  if (rows <= 0 || cols <= 0) return;
+  const float* y = call.tensor(0, rows * cols, "softmax y");
+  const float* dy = call.tensor(1, rows * cols, "softmax dy");
+  float* dx = call.tensor(2, rows * cols, "softmax dx");
+  bool log = call.flag(5);
+  if (!call.error.empty()) return;
+  split(call, rows, rows * cols, [&](long r) {
+    long o = r * cols;
+    double dot = 0;
+    for (long j = 0; j < cols; j++) dot += log ? static_cast<double>(dy[o + j]) : static_cast<double>(dy[o + j]) * y[o + j];
+    for (long j = 0; j < cols; j++) {
+      dx[o + j] = static_cast<float>(log ? dy[o + j] - std::exp(static_cast<double>(y[o + j])) * dot : y[o + j] * (dy[o + j] - dot));
+    }
+  });
+}
+
+// [x, y, outer, reduce, inner]: y[o, i] = Σ_r x[o, r, i]
+void run_reduce_sum(Call& call) {
+  long outer = call.num(2), reduce = call.num(3), inner = call.num(4);
+  if (outer <= 0 || inner <= 0) return;
+  const float* x = call.tensor(0, outer * (reduce > 0 ? reduce : 0) * inner, "reduceSum x");
+  float* y = call.tensor(1, outer * inner, "reduceSum y");
+  if (!call.error.empty()) return;
+  // Blocks of 64 output columns: each thread sums whole blocks, reading rows of x contiguously.
+  long blocks = (inner + 63) / 64;
+  split(call, outer * blocks, outer * (reduce > 0 ? reduce : 1) * inner, [&](long q) {
+    long o = q / blocks, i0 = q % blocks * 64, i1 = i0 + 64 < inner ? i0 + 64 : inner;
+    double acc[64] = {0};
+    for (long r = 0; r < reduce; r++) {
+      const float* row = x + (o * reduce + r) * inner;
+      for (long i = i0; i < i1; i++) acc[i - i0] += row[i];
+    }
+    for (long i = i0; i < i1; i++) y[o * inner + i] = static_cast<float>(acc[i - i0]);
+  });
+}
+
+// [x, n, c, hw, eps, mean, invstd]
+void run_bn_stats(Call& call) {
+  long n = call.num(1), c = call.num(2), hw = call.num(3);
+  if (c <= 0) return;
+  const float* x = call.tensor(0, n * c * hw, "batchNorm x");
+  float* mean = call.tensor(5, c, "batchNorm mean");
+  float* invstd = call.tensor(6, c, "batchNorm invstd");
+  double eps = call.arg[4], count = static_cast<double>(n * hw);
+  if (!call.error.empty()) return;
+  split(call, c, n * c * hw, [&](long ch) {
+    double sum = 0;
+    for (long b = 0; b < n; b++) for (long i = 0; i < hw; i++) sum += x[(b * c + ch) * hw + i];
+    double mu = sum / count, sq = 0;
+    for (long b = 0; b < n; b++) for (long i = 0; i < hw; i++) { double d = x[(b * c + ch) * hw + i] - mu; sq += d * d; }
+    mean[ch] = static_cast<float>(mu);
+    invstd[ch] = static_cast<float>(1 / std::sqrt(sq / count + eps));
+  });
+}
+
+// [x, n, c, hw, mean, invstd, gamma, beta, y]
+void run_bn_apply(Call& call) {
+  long n = call.num(1), c = call.num(2), hw = call.num(3);
+  if (n * c * hw <= 0) return;
+  const float* x = call.tensor(0, n * c * hw, "batchNorm x");
+  const float* mean = call.tensor(4, c, "batchNorm mean");
+  const float* invstd = call.tensor(5, c, "batchNorm invstd");
+  const float* gamma = call.optional(6, c, "batchNorm gamma");
+  const float* beta = call.optional(7, c, "batchNorm beta");
+  float* y = call.tensor(8, n * c * hw, "batchNorm y");
+  if (!call.error.empty()) return;
+  split(call, n * c, n * c * hw, [&](long q) {
+    long ch = q % c;
+    double scale = static_cast<double>(invstd[ch]) * (gamma ? gamma[ch] : 1.0);
+    double shift = (beta ? beta[ch] : 0.0) - mean[ch] * scale;
+    const float* xp = x + q * hw;
+    float* yp = y + q * hw;
+    for (long i = 0; i < hw; i++) yp[i] = static_cast<float>(xp[i] * scale + shift);
+  });
+}
+
+// [x, dy, n, c, hw, mean, invstd, gamma, training, dx, dgamma, dbeta]
+void run_bn_backward(Call& call) {
+  long n = call.num(2), c = call.num(3), hw = call.num(4);
+  if (c <= 0) return;
+  long size = n * c * hw;
+  const float* x = call.tensor(0, size, "batchNorm x");
+  const float* dy = call.tensor(1, size, "batchNorm dy");
+  const float* mean = call.tensor(5, c, "batchNorm mean");
+  const float* invstd = call.tensor(6, c, "batchNorm invstd");
+  const float* gamma = call.optional(7, c, "batchNorm gamma");
+  bool training = call.flag(8);
+  float* dx = call.optional(9, size, "batchNorm dx");
+  float* dgamma = call.optional(10, c, "batchNorm dgamma");
+  float* dbeta = call.optional(11, c, "batchNorm dbeta");
+  if (!call.error.empty()) return;
+  double count = static_cast<double>(n * hw);
+  split(call, c, 3 * size, [&](long ch) {
+    double mu = mean[ch], is = invstd[ch], g = gamma ? gamma[ch] : 1.0;
+    double sum_dy = 0, sum_dy_xhat = 0;
+    for (long b = 0; b < n; b++) {
+      long o = (b * c + ch) * hw;
+      for (long i = 0; i < hw; i++) { double d = dy[o + i]; sum_dy += d; sum_dy_xhat += d * (x[o + i] - mu) * is; }
+    }
+    if (dgamma) dgamma[ch] = static_cast<float>(sum_dy_xhat);
+    if (dbeta) dbeta[ch] = static_cast<float>(sum_dy);
+    if (!dx) return;
+    for (long b = 0; b < n; b++) {
+      long o = (b * c + ch) * hw;
+      for (long i = 0; i < hw; i++) {
+        double d = dy[o + i];
+        dx[o + i] = static_cast<float>(training ? (g * is / count) * (count * d - sum_dy - (x[o + i] - mu) * is * sum_dy_xhat) : d * g * is);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+bool run_norm(int id, Call& call) {
+  switch (id) {
+    case K_SOFTMAX: run_softmax(call); return true;
+    case K_SOFTMAX_BWD: run_softmax_backward(call); return true;
+    case K_REDUCE_SUM: run_reduce_sum(call); return true;
+    case K_BN_STATS: run_bn_stats(call); return true;
+    case K_BN_APPLY: run_bn_apply(call); return true;
+    case K_BN_BWD: run_bn_backward(call); return true;
+    default: return false;
+  }
+}
+
+}  // namespace convlab

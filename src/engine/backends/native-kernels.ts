@@ -1,4 +1,6 @@
 /** Kernel ids of the native addon: the KernelId enum of native/src/call.h, number for number. */
+import type { BinaryOp, UnaryOp } from '../backend.js';
+
 export const GEMM = 1;
 export const CONV_FWD = 2;
 export const CONV_BWD_INPUT = 3;
@@ -20,3 +22,13 @@ export const FILL = 18;
 export const AXPY = 19;
 export const SGD = 20;
 export const ADAM = 21;
+export const COPY = 22;
+
+/** Unary and binary op ids: the UnaryId and BinaryId enums of native/src/call.h, in order. */
+export const UNARY_OPS: readonly UnaryOp[] = [
+  'relu', 'leaky_relu', 'tanh', 'sigmoid', 'gelu', 'silu', 'hardswish', 'hardsigmoid', 'exp', 'log', 'neg', 'sqrt',
+  'square', 'abs', 'pow', 'add_scalar', 'mul_scalar',
+];
+export const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div'];
+/** Most axes the strided kernels (binary, copy) take. */
+export const MAX_RANK = 8;

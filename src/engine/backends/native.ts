@@ -1,7 +1,8 @@
 /**
  * Native CPU kernels (C++, native/) through a Node-API addon, on the same heap as everything else: the addon
- * reads and writes the heap's memory in place, so tensors are never copied. Every kernel the addon has runs
- * natively (see NATIVE_OPS); the rest go to a WasmBackend on the same heap. A call writes its arguments into this
+ * reads and writes the heap's memory in place, so tensors are never copied. Every Backend method runs natively
+ * except adaptive average pooling and layer norm (and strided ops of more than MAX_RANK axes), which go to a
+ * WasmBackend on the same heap. A call writes its arguments into this
  * backend's argument block in the heap (the WASM backend's layouts) and runs synchronously: the calling thread
  * works alongside the addon's own thread pool, and small calls stay on the calling thread.
  */
@@ -12,7 +13,9 @@ import type { Heap } from '../heap.js';
 import { chooseIsa, loadNativeAddon, type NativeAddon, type NativeIsa } from './native-addon.js';
 import { platform, threadsFromEnv } from './wasm-platform.js';
 import { WasmBackend } from './wasm.js';
+import { unaryCost } from './wasm-ops.js';
 import * as K from './native-kernels.js';
+import { collapseAxes } from '../shape-utils.js';
 
 export interface NativeBackendOptions {
   /** Threads including the calling thread; default CONVLAB_THREADS, else the host's available parallelism. */
@@ -153,52 +156,163 @@ export class NativeBackend implements Backend {
   }
 
   // -------------------------------------------------------------------------------------------------------------
-  // Delegated to the WASM backend on the same heap.
+  // Pooling (adaptive average pooling is delegated).
 
-  maxPool2d(p: Pool2dParams, x: number, y: number, idx: number): void { this.wasm.maxPool2d(p, x, y, idx); }
-  maxPool2dBackward(p: Pool2dParams, dy: number, idx: number, dx: number): void { this.wasm.maxPool2dBackward(p, dy, idx, dx); }
-  avgPool2d(p: Pool2dParams, x: number, y: number): void { this.wasm.avgPool2d(p, x, y); }
-  avgPool2dBackward(p: Pool2dParams, dy: number, dx: number): void { this.wasm.avgPool2dBackward(p, dy, dx); }
+  private poolArgs(p: Pool2dParams, t0: number, t1: number, t2: number): void {
+    const a = this.args();
+    a[0] = p.n; a[1] = p.c; a[2] = p.h; a[3] = p.w; a[4] = p.kh; a[5] = p.kw; a[6] = p.sh; a[7] = p.sw;
+    a[8] = p.ph; a[9] = p.pw; a[10] = p.oh; a[11] = p.ow; a[12] = p.countIncludePad ? 1 : 0;
+    a[13] = t0; a[14] = t1; a[15] = t2;
+  }
+
+  private poolThreads(p: Pool2dParams, taps: number): number {
+    return this.par(p.n * p.c * (p.h * p.w + p.oh * p.ow * taps), this.parallelElements);
+  }
+
+  maxPool2d(p: Pool2dParams, x: number, y: number, idx: number): void {
+    if (p.n * p.c * p.oh * p.ow <= 0) return;
+    this.poolArgs(p, x, y, idx);
+    this.run('maxPool2d', K.MAXPOOL, this.poolThreads(p, p.kh * p.kw));
+  }
+
+  maxPool2dBackward(p: Pool2dParams, dy: number, idx: number, dx: number): void {
+    if (p.n * p.c * p.h * p.w <= 0) return;
+    this.poolArgs(p, dy, idx, dx);
+    this.run('maxPool2dBackward', K.MAXPOOL_BWD, this.poolThreads(p, 1));
+  }
+
+  avgPool2d(p: Pool2dParams, x: number, y: number): void {
+    if (p.n * p.c * p.oh * p.ow <= 0) return;
+    this.poolArgs(p, x, y, 0);
+    this.run('avgPool2d', K.AVGPOOL, this.poolThreads(p, p.kh * p.kw));
+  }
+
+  avgPool2dBackward(p: Pool2dParams, dy: number, dx: number): void {
+    if (p.n * p.c * p.h * p.w <= 0) return;
+    this.poolArgs(p, dy, dx, 0);
+    this.run('avgPool2dBackward', K.AVGPOOL_BWD, this.poolThreads(p, p.kh * p.kw));
+  }
+
   adaptiveAvgPool2d(p: AdaptivePoolParams, x: number, y: number): void { this.wasm.adaptiveAvgPool2d(p, x, y); }
   adaptiveAvgPool2dBackward(p: AdaptivePoolParams, dy: number, dx: number): void { this.wasm.adaptiveAvgPool2dBackward(p, dy, dx); }
-  unary(op: UnaryOp, x: number, y: number, len: number, alpha: number): void { this.wasm.unary(op, x, y, len, alpha); }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Elementwise, reductions and softmax.
+
+  private argList(...values: number[]): void {
+    this.args().set(values);
+  }
+
+  unary(op: UnaryOp, x: number, y: number, len: number, alpha: number): void {
+    if (len <= 0) return;
+    this.argList(UNARY_INDEX.get(op)!, x, y, len, alpha);
+    this.run('unary', K.UNARY, this.par(len * unaryCost(op), this.parallelElements));
+  }
+
   unaryBackward(op: UnaryOp, x: number, y: number, dy: number, dx: number, len: number, alpha: number): void {
-    this.wasm.unaryBackward(op, x, y, dy, dx, len, alpha);
+    if (len <= 0) return;
+    this.argList(UNARY_INDEX.get(op)!, x, y, dy, dx, len, alpha);
+    this.run('unaryBackward', K.UNARY_BWD, this.par(len * unaryCost(op), this.parallelElements));
   }
+
+  /** Callers collapse the axes first (Backend.binary's contract). */
   binary(op: BinaryOp, a: number, aStrides: readonly number[], b: number, bStrides: readonly number[], out: number, shape: readonly number[]): void {
-    this.wasm.binary(op, a, aStrides, b, bStrides, out, shape);
+    const total = shape.reduce((s, d) => s * d, 1);
+    if (total <= 0) return;
+    if (shape.length > K.MAX_RANK) { this.wasm.binary(op, a, aStrides, b, bStrides, out, shape); return; }
+    this.argList(K.BINARY_OPS.indexOf(op), a, b, out, shape.length, ...shape, ...aStrides, ...bStrides);
+    this.run('binary', K.BINARY, this.par(total, this.parallelElements));
   }
-  reduceSum(x: number, y: number, outer: number, reduce: number, inner: number): void { this.wasm.reduceSum(x, y, outer, reduce, inner); }
-  softmax(x: number, y: number, rows: number, cols: number, log: boolean): void { this.wasm.softmax(x, y, rows, cols, log); }
+
+  reduceSum(x: number, y: number, outer: number, reduce: number, inner: number): void {
+    if (outer * inner <= 0) return;
+    this.argList(x, y, outer, reduce, inner);
+    this.run('reduceSum', K.REDUCE_SUM, this.par(outer * Math.max(reduce, 1) * inner, this.parallelElements));
+  }
+
+  softmax(x: number, y: number, rows: number, cols: number, log: boolean): void {
+    if (rows * cols <= 0) return;
+    this.argList(x, y, rows, cols, log ? 1 : 0);
+    this.run('softmax', K.SOFTMAX, this.par(rows * cols * 4, this.parallelElements));
+  }
+
   softmaxBackward(y: number, dy: number, dx: number, rows: number, cols: number, log: boolean): void {
-    this.wasm.softmaxBackward(y, dy, dx, rows, cols, log);
+    if (rows * cols <= 0) return;
+    this.argList(y, dy, dx, rows, cols, log ? 1 : 0);
+    this.run('softmaxBackward', K.SOFTMAX_BWD, this.par(rows * cols * 2, this.parallelElements));
   }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Normalisation (layer norm is delegated).
+
   batchNormStats(x: number, n: number, c: number, hw: number, eps: number, mean: number, invstd: number): void {
-    this.wasm.batchNormStats(x, n, c, hw, eps, mean, invstd);
+    if (c <= 0) return;
+    this.argList(x, n, c, hw, eps, mean, invstd);
+    this.run('batchNormStats', K.BN_STATS, this.par(n * c * hw * 2, this.parallelElements));
   }
+
   batchNormApply(x: number, n: number, c: number, hw: number, mean: number, invstd: number, gamma: number, beta: number, y: number): void {
-    this.wasm.batchNormApply(x, n, c, hw, mean, invstd, gamma, beta, y);
+    if (n * c * hw <= 0) return;
+    this.argList(x, n, c, hw, mean, invstd, gamma, beta, y);
+    this.run('batchNormApply', K.BN_APPLY, this.par(n * c * hw, this.parallelElements));
   }
+
   batchNormBackward(
     x: number, dy: number, n: number, c: number, hw: number, mean: number, invstd: number, gamma: number,
     training: boolean, dx: number, dgamma: number, dbeta: number,
   ): void {
-    this.wasm.batchNormBackward(x, dy, n, c, hw, mean, invstd, gamma, training, dx, dgamma, dbeta);
+    if (c <= 0) return;
+    this.argList(x, dy, n, c, hw, mean, invstd, gamma, training ? 1 : 0, dx, dgamma, dbeta);
+    this.run('batchNormBackward', K.BN_BWD, this.par(n * c * hw * 3, this.parallelElements));
   }
+
   layerNorm(x: number, rows: number, cols: number, eps: number, gamma: number, beta: number, y: number, mean: number, invstd: number): void {
     this.wasm.layerNorm(x, rows, cols, eps, gamma, beta, y, mean, invstd);
   }
+
   layerNormBackward(
     x: number, dy: number, rows: number, cols: number, mean: number, invstd: number, gamma: number,
     dx: number, dgamma: number, dbeta: number,
   ): void {
     this.wasm.layerNormBackward(x, dy, rows, cols, mean, invstd, gamma, dx, dgamma, dbeta);
   }
+
+  // -------------------------------------------------------------------------------------------------------------
+  // Memory and optimisers.
+
   copy(src: number, srcStrides: readonly number[], dst: number, dstStrides: readonly number[], shape: readonly number[]): void {
-    this.wasm.copy(src, srcStrides, dst, dstStrides, shape);
+    const total = shape.reduce((s, d) => s * d, 1);
+    if (total <= 0) return;
+    const c = collapseAxes(shape, [srcStrides, dstStrides]);
+    if (c.shape.length > K.MAX_RANK) { this.wasm.copy(src, srcStrides, dst, dstStrides, shape); return; }
+    this.argList(src, dst, c.shape.length, ...c.shape, ...c.strides[0]!, ...c.strides[1]!);
+    this.run('copy', K.COPY, this.par(total, this.parallelElements));
   }
-  fill(dst: number, len: number, value: number): void { this.wasm.fill(dst, len, value); }
-  axpy(x: number, y: number, len: number, alpha: number): void { this.wasm.axpy(x, y, len, alpha); }
-  sgdStep(p: number, g: number, momentumBuf: number, len: number, o: SgdUpdate): void { this.wasm.sgdStep(p, g, momentumBuf, len, o); }
-  adamStep(p: number, g: number, m: number, v: number, len: number, o: AdamUpdate): void { this.wasm.adamStep(p, g, m, v, len, o); }
+
+  fill(dst: number, len: number, value: number): void {
+    if (len <= 0) return;
+    this.argList(dst, len, value);
+    this.run('fill', K.FILL, this.par(len, this.parallelElements * 4));
+  }
+
+  axpy(x: number, y: number, len: number, alpha: number): void {
+    if (len <= 0) return;
+    this.argList(x, y, len, alpha);
+    this.run('axpy', K.AXPY, this.par(len, this.parallelElements));
+  }
+
+  sgdStep(p: number, g: number, momentumBuf: number, len: number, o: SgdUpdate): void {
+    if (len <= 0) return;
+    this.argList(p, g, momentumBuf, len, o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov ? 1 : 0, o.firstStep ? 1 : 0);
+    this.run('sgdStep', K.SGD, this.par(len * 2, this.parallelElements));
+  }
+
+  adamStep(p: number, g: number, m: number, v: number, len: number, o: AdamUpdate): void {
+    if (len <= 0) return;
+    const bc1 = 1 - o.beta1 ** o.step, bc2 = 1 - o.beta2 ** o.step;
+    this.argList(p, g, m, v, len, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.decoupled ? 1 : 0, o.lr / bc1, Math.sqrt(bc2));
+    this.run('adamStep', K.ADAM, this.par(len * 4, this.parallelElements));
+  }
 }
+
+const UNARY_INDEX = new Map(K.UNARY_OPS.map((op, i) => [op, i]));
