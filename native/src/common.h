@@ -16,6 +16,8 @@ struct KernelSet {
   int mr, nr;
   int kc, mc, nc;
   MicroKernel ukernel;
+  // A set with fewer rows per tile for products with few rows, or nullptr.
+  const KernelSet* narrow;
 };
 
 // Kernel sets in preference order; ISA_COUNT entries. isa.cc says which ones this CPU runs.

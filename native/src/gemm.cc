@@ -123,8 +123,16 @@ float* scratch(int slot, size_t floats) {
   return slots.ptr[slot];
 }
 
-void gemm(const KernelSet& ks, const GemmArgs& g, int nth) {
+namespace {
+
+// The fraction of a tile column's rows that m fills with tiles of mr rows.
+double row_use(long m, int mr) { return static_cast<double>(m) / (((m + mr - 1) / mr) * mr); }
+
+}  // namespace
+
+void gemm(const KernelSet& wide, const GemmArgs& g, int nth) {
   if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
+  const KernelSet& ks = wide.narrow && row_use(g.m, wide.narrow->mr) > row_use(g.m, wide.mr) + 0.15 ? *wide.narrow : wide;
   auto product = [&](long bi) {
     return std::make_tuple(g.a + bi * g.stride_a, g.b + bi * g.stride_b, g.c + bi * g.stride_c);
   };

@@ -34,11 +34,11 @@ __attribute__((target("avx2,fma"))) void ukernel(long k, const float* ap, const 
 
 }  // namespace
 
-extern const KernelSet kAvx2Set = {"avx2", MR, NR, 256, 144, 3072, ukernel};
+extern const KernelSet kAvx2Set = {"avx2", MR, NR, 256, 144, 3072, ukernel, nullptr};
 
 }  // namespace convlab
 #else
 namespace convlab {
-extern const KernelSet kAvx2Set = {"avx2", 0, 0, 0, 0, 0, nullptr};
+extern const KernelSet kAvx2Set = {"avx2", 0, 0, 0, 0, 0, nullptr, nullptr};
 }
 #endif

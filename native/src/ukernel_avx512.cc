@@ -1,5 +1,6 @@
-// The AVX-512 micro-kernel: 14×32 (28 zmm accumulators, two B vectors, one broadcast), so each k step issues
-// 28 FMAs for 16 loads. Only this function is compiled for AVX-512, through its target attribute.
+// The AVX-512 micro-kernels: 14×32 (28 zmm accumulators, two B vectors, one broadcast), so each k step issues
+// 28 FMAs for 16 loads, and 6×32 for products with few rows. Only these functions are compiled for AVX-512,
+// through their target attribute.
 #include "common.h"
 #include "ukernel_macros.h"
 
@@ -9,7 +10,7 @@
 namespace convlab {
 namespace {
 
-constexpr int MR = 14, NR = 32;
+constexpr int NR = 32;
 
 #define DECL(i) __m512 acc##i##_0 = _mm512_setzero_ps(), acc##i##_1 = _mm512_setzero_ps();
 #define STEP(i) { __m512 a = _mm512_set1_ps(ap[i]); acc##i##_0 = _mm512_fmadd_ps(a, b0, acc##i##_0); acc##i##_1 = _mm512_fmadd_ps(a, b1, acc##i##_1); }
@@ -21,25 +22,34 @@ constexpr int MR = 14, NR = 32;
     _mm512_storeu_ps(row + 16, acc##i##_1);                                                              \
   }
 
-__attribute__((target("avx512f,avx2,fma"))) void ukernel(long k, const float* ap, const float* bp, float* c, long ldc, int load_c) {
-  CONVLAB_REP14(DECL)
-  for (long p = 0; p < k; p++) {
-    __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
-    _mm_prefetch(reinterpret_cast<const char*>(bp + 8 * NR), _MM_HINT_T0);
-    CONVLAB_REP14(STEP)
-    ap += MR;
-    bp += NR;
+// One body for both row counts: REP is CONVLAB_REP14 or CONVLAB_REP6.
+#define UKERNEL(NAME, MR, REP)                                                                                       \
+  __attribute__((target("avx512f,avx2,fma"))) void NAME(long k, const float* ap, const float* bp, float* c, long ldc, \
+                                                      int load_c) {                                                  \
+    REP(DECL)                                                                                                        \
+    for (long p = 0; p < k; p++) {                                                                                   \
+      __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);                                                \
+      _mm_prefetch(reinterpret_cast<const char*>(bp + 8 * NR), _MM_HINT_T0);                                         \
+      REP(STEP)                                                                                                      \
+      ap += MR;                                                                                                      \
+      bp += NR;                                                                                                      \
+    }                                                                                                                \
+    REP(STORE)                                                                                                       \
   }
-  CONVLAB_REP14(STORE)
-}
+
+UKERNEL(ukernel_14x32, 14, CONVLAB_REP14)
+UKERNEL(ukernel_6x32, 6, CONVLAB_REP6)
 
 }  // namespace
 
-extern const KernelSet kAvx512Set = {"avx512", MR, NR, 256, 336, 3072, ukernel};
+// Products with few rows (a LeNet layer's 6 or 16 output channels) waste most of a 14-row tile: they take 6×32.
+const KernelSet kAvx512Narrow = {"avx512", 6, NR, 256, 120, 3072, ukernel_6x32, nullptr};
+
+extern const KernelSet kAvx512Set = {"avx512", 14, NR, 256, 336, 3072, ukernel_14x32, &kAvx512Narrow};
 
 }  // namespace convlab
 #else
 namespace convlab {
-extern const KernelSet kAvx512Set = {"avx512", 0, 0, 0, 0, 0, nullptr};
+extern const KernelSet kAvx512Set = {"avx512", 0, 0, 0, 0, 0, nullptr, nullptr};
 }
 #endif

@@ -37,6 +37,6 @@ void ukernel(long k, const float* ap, const float* bp, float* c, long ldc, int l
 
 }  // namespace
 
-extern const KernelSet kGenericSet = {"generic", MR, NR, 256, 120, 2048, ukernel};
+extern const KernelSet kGenericSet = {"generic", MR, NR, 256, 120, 2048, ukernel, nullptr};
 
 }  // namespace convlab
