@@ -31,6 +31,9 @@ export interface NativeBackendOptions {
 }
 
 const ARG_SLOTS = 192;
+
+/** The buffer the addon's kernels currently read and write (one binding per addon instance, i.e. per thread). */
+let addonBoundTo: ArrayBufferLike | null = null;
 const MAX_THREADS = 64;
 
 export class NativeBackend implements Backend {
@@ -39,7 +42,7 @@ export class NativeBackend implements Backend {
   readonly threads: number;
   parallelFlops: number;
   parallelElements: number;
-  private boundBuffer: ArrayBufferLike | null = null;
+  private argvBuffer: ArrayBufferLike | null = null;
   private argv!: Float64Array;
   private disposed = false;
 
@@ -92,13 +95,19 @@ export class NativeBackend implements Backend {
 
   // -------------------------------------------------------------------------------------------------------------
 
-  /** The argument block, rebinding the heap first if the memory grew since the last call (a new buffer object). */
+  /**
+   * The argument block. Binds the addon to this heap's memory first when it is bound to another buffer: another
+   * heap's (several backends may share the addon) or this heap's before it grew (growth makes a new buffer object).
+   */
   private args(): Float64Array {
     if (this.disposed) throw new Error('native backend: used after dispose()');
     const buffer = this.heap.memory.buffer;
-    if (buffer !== this.boundBuffer) {
+    if (buffer !== addonBoundTo) {
       this.addon.setHeap(new Float32Array(buffer));
-      this.boundBuffer = buffer;
+      addonBoundTo = buffer;
+    }
+    if (buffer !== this.argvBuffer) {
+      this.argvBuffer = buffer;
       this.argv = new Float64Array(buffer, this.argsAt, ARG_SLOTS);
     }
     return this.argv;

@@ -15,6 +15,7 @@ import { ReferenceBackend } from '../../../src/engine/backends/reference.js';
 import { NativeBackend } from '../../../src/engine/backends/native.js';
 import { chooseIsa, loadNativeAddon, NATIVE_ISAS, type NativeAddon, type NativeIsa } from '../../../src/engine/backends/native-addon.js';
 import { repoRoot } from '../../fixtures.js';
+import { KERNEL_NAMES, runStress } from '../stress.js';
 
 const load = await loadNativeAddon();
 const skip = load.addon ? false : `native addon not built (${load.reason}); run npm install with a C++ compiler`;
@@ -112,6 +113,24 @@ describe('native backend', { skip }, () => {
     }
   });
 
+  it('keeps two backends on two heaps apart when their calls alternate', async () => {
+    const heaps = [new Heap(), new Heap()];
+    const backends = await Promise.all(heaps.map((h) => NativeBackend.create(h, { threads: 1 })));
+    try {
+      // The same element addresses on both heaps, different contents: each fill must land in its own heap.
+      const at = heaps.map((h) => h.alloc(64 * 4) / 4);
+      assert.equal(at[0], at[1]);
+      for (let round = 0; round < 3; round++) {
+        backends[0]!.fill(at[0]!, 64, round);
+        backends[1]!.fill(at[1]!, 64, 10 + round);
+        assert.equal(heaps[0]!.f[at[0]! + 63], round, `heap 0, round ${round}`);
+        assert.equal(heaps[1]!.f[at[1]! + 63], 10 + round, `heap 1, round ${round}`);
+      }
+    } finally {
+      for (const b of backends) b.dispose();
+    }
+  });
+
   it('throws one line for an address outside the heap instead of touching it', async () => {
     const be = await NativeBackend.create(heap, { threads: 1 });
     try {
@@ -125,6 +144,14 @@ describe('native backend', { skip }, () => {
     assert.throws(() => be.gemm({ transA: false, transB: false, m: 1, n: 1, k: 1, a: 0, lda: 1, b: 0, ldb: 1, c: 0, ldc: 1, accumulate: false, batch: 1, strideA: 0, strideB: 0, strideC: 0 }), /used after dispose/);
   });
 
+});
+
+describe('native backend under stress', { skip }, () => {
+  it('3000 kernel calls of every kind on two threads match the reference, across heap growth', { timeout: 180_000 }, async () => {
+    const r = await runStress({ calls: 3000, seed: 11, backend: 'native', hooks: { stallPerMille: 100, growPerMille: 20 } });
+    assert.equal(r.calls, 3000);
+    assert.deepEqual([...r.kernels.keys()].sort(), [...KERNEL_NAMES].sort(), 'every kernel was called');
+  });
 });
 
 describe('choosing the kernel set', () => {
