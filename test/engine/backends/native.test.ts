@@ -198,7 +198,7 @@ b.dispose?.();`;
     return spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: childEnv, timeout: 60_000 });
   }
 
-  it('CONVLAB_BACKEND forces native, wasm or reference; unset means native when the addon loads', { timeout: 120_000 }, () => {
+  it('CONVLAB_BACKEND forces native, wasm or reference; unset means native when the addon loads; --version says which', { timeout: 120_000 }, () => {
     const cases: [Record<string, string>, string][] = [
       [{ CONVLAB_BACKEND: 'wasm' }, 'wasm wasm-simd128'],
       [{ CONVLAB_BACKEND: 'reference' }, 'reference typescript'],
@@ -210,6 +210,15 @@ b.dispose?.();`;
       assert.equal(r.status, 0, r.stderr);
       assert.equal(r.stdout, want, JSON.stringify(env));
     }
+    const version = (env: Record<string, string>): string => {
+      const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+      for (const [k, v] of Object.entries(env)) if (v === '') delete childEnv[k];
+      const r = spawnSync(process.execPath, [join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), '--version'], { encoding: 'utf8', env: childEnv, timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    assert.match(version({ CONVLAB_BACKEND: '', CONVLAB_NATIVE_ISA: '' }), load.addon ? new RegExp(`^\\d+\\.\\d+\\.\\d+ \\(backend native, isa ${runnable[0]}\\)$`) : /\(backend wasm, isa wasm-simd128\)$/);
+    assert.match(version({ CONVLAB_BACKEND: 'reference' }), /\(backend reference, isa typescript\)$/);
     const bad = engine({ CONVLAB_BACKEND: 'gpu' });
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /CONVLAB_BACKEND 'gpu' is invalid: expected one of native, wasm, reference/);
