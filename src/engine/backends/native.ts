@@ -2,9 +2,9 @@
  * Native CPU kernels (C++, native/) through a Node-API addon, on the same heap as everything else: the addon
  * reads and writes the heap's memory in place, so tensors are never copied. Every Backend method runs natively
  * except adaptive average pooling and layer norm (and strided ops of more than MAX_RANK axes), which go to a
- * WasmBackend on the same heap. A call writes its arguments into this
- * backend's argument block in the heap (the WASM backend's layouts) and runs synchronously: the calling thread
- * works alongside the addon's own thread pool, and small calls stay on the calling thread.
+ * WasmBackend on the same heap. A call writes its arguments into this backend's argument block in the heap (the
+ * WASM backend's layouts) and runs synchronously: the calling thread works alongside the addon's own thread
+ * pool, and small calls stay on the calling thread.
  */
 import type {
   AdamUpdate, AdaptivePoolParams, Backend, BinaryOp, Conv2dParams, GemmParams, Pool2dParams, SgdUpdate, UnaryOp,
@@ -31,10 +31,10 @@ export interface NativeBackendOptions {
 }
 
 const ARG_SLOTS = 192;
+const MAX_THREADS = 64;
 
 /** The buffer the addon's kernels currently read and write (one binding per addon instance, i.e. per thread). */
 let addonBoundTo: ArrayBufferLike | null = null;
-const MAX_THREADS = 64;
 
 export class NativeBackend implements Backend {
   readonly name = 'native' as const;
