@@ -1,4 +1,4 @@
-// Row softmax (and log-softmax) with its gradient, sums over an axis, and batch norm. Sums are accumulated in
+// Row softmax (and log-softmax) with its gradient, sums over an axis, batch norm and layer norm. Sums are accumulated in
 // double, as in the reference backend. Rows, output columns or channels split across threads, so every sum is
 // taken in the same order whatever the thread count.
 #include <cmath>
@@ -158,6 +158,75 @@ void run_bn_backward(Call& call) {
   });
 }
 
+// [x, rows, cols, eps, gamma, beta, y, mean, invstd]
+void run_layer_norm(Call& call) {
+  long rows = call.num(1), cols = call.num(2);
+  if (rows <= 0 || cols <= 0) return;
+  const float* x = call.tensor(0, rows * cols, "layerNorm x");
+  double eps = call.arg[3];
+  const float* gamma = call.optional(4, cols, "layerNorm gamma");
+  const float* beta = call.optional(5, cols, "layerNorm beta");
+  float* y = call.tensor(6, rows * cols, "layerNorm y");
+  float* mean = call.tensor(7, rows, "layerNorm mean");
+  float* invstd = call.tensor(8, rows, "layerNorm invstd");
+  if (!call.error.empty()) return;
+  split(call, rows, 3 * rows * cols, [&](long r) {
+    const float* xr = x + r * cols;
+    double sum = 0;
+    for (long j = 0; j < cols; j++) sum += xr[j];
+    double mu = sum / cols, sq = 0;
+    for (long j = 0; j < cols; j++) { double d = xr[j] - mu; sq += d * d; }
+    double is = 1 / std::sqrt(sq / cols + eps);
+    mean[r] = static_cast<float>(mu);
+    invstd[r] = static_cast<float>(is);
+    for (long j = 0; j < cols; j++) {
+      double xhat = (xr[j] - mu) * is;
+      y[r * cols + j] = static_cast<float>(xhat * (gamma ? gamma[j] : 1.0) + (beta ? beta[j] : 0.0));
+    }
+  });
+}
+
+// [x, dy, rows, cols, mean, invstd, gamma, dx, dgamma, dbeta]: dx by rows, then dgamma/dbeta by columns.
+void run_layer_norm_backward(Call& call) {
+  long rows = call.num(2), cols = call.num(3);
+  if (cols <= 0) return;
+  const float* x = call.tensor(0, rows * cols, "layerNorm x");
+  const float* dy = call.tensor(1, rows * cols, "layerNorm dy");
+  const float* mean = call.tensor(4, rows, "layerNorm mean");
+  const float* invstd = call.tensor(5, rows, "layerNorm invstd");
+  const float* gamma = call.optional(6, cols, "layerNorm gamma");
+  float* dx = call.optional(7, rows * cols, "layerNorm dx");
+  float* dgamma = call.optional(8, cols, "layerNorm dgamma");
+  float* dbeta = call.optional(9, cols, "layerNorm dbeta");
+  if (!call.error.empty()) return;
+  if (dx && rows > 0) {
+    split(call, rows, 3 * rows * cols, [&](long r) {
+      long o = r * cols;
+      double mu = mean[r], is = invstd[r], sum_g = 0, sum_g_xhat = 0;
+      for (long j = 0; j < cols; j++) {
+        double g = dy[o + j] * (gamma ? gamma[j] : 1.0);
+        sum_g += g;
+        sum_g_xhat += g * (x[o + j] - mu) * is;
+      }
+      for (long j = 0; j < cols; j++) {
+        double xhat = (x[o + j] - mu) * is, g = dy[o + j] * (gamma ? gamma[j] : 1.0);
+        dx[o + j] = static_cast<float>((is / cols) * (cols * g - sum_g - xhat * sum_g_xhat));
+      }
+    });
+  }
+  if (!dgamma && !dbeta) return;
+  split(call, cols, 2 * rows * cols, [&](long j) {
+    double sg = 0, sb = 0;
+    for (long r = 0; r < rows; r++) {
+      double d = dy[r * cols + j];
+      sg += d * (x[r * cols + j] - mean[r]) * invstd[r];
+      sb += d;
+    }
+    if (dgamma) dgamma[j] = static_cast<float>(sg);
+    if (dbeta) dbeta[j] = static_cast<float>(sb);
+  });
+}
+
 }  // namespace
 
 bool run_norm(int id, Call& call) {
@@ -168,6 +237,8 @@ bool run_norm(int id, Call& call) {
     case K_BN_STATS: run_bn_stats(call); return true;
     case K_BN_APPLY: run_bn_apply(call); return true;
     case K_BN_BWD: run_bn_backward(call); return true;
+    case K_LN: run_layer_norm(call); return true;
+    case K_LN_BWD: run_layer_norm_backward(call); return true;
     default: return false;
   }
 }

@@ -1,4 +1,4 @@
-// Max and average pooling, forward and backward, by (image, channel) plane across threads. Max pooling keeps the
+// Max, average and adaptive average pooling, forward and backward, by (image, channel) plane across threads. Max pooling keeps the
 // reference's choice of index exactly: the first maximum in window order, and a NaN wins (as in PyTorch).
 #include <algorithm>
 #include <cmath>
@@ -140,6 +140,40 @@ void run_avg_backward(Call& call) {
   });
 }
 
+// [n, c, h, w, oh, ow, x, y] (backward: dy, dx): PyTorch's windows [⌊o·in/out⌋, ⌈(o+1)·in/out⌉).
+void run_adaptive(Call& call, bool backward) {
+  long n = call.num(0), c = call.num(1), h = call.num(2), w = call.num(3), oh = call.num(4), ow = call.num(5);
+  long in_plane = h * w, out_plane = oh * ow;
+  if (n * c * (backward ? in_plane : out_plane) <= 0) return;
+  const float* src = call.tensor(6, n * c * (backward ? out_plane : in_plane), backward ? "adaptiveAvgPool dy" : "adaptiveAvgPool x");
+  float* dst = call.tensor(7, n * c * (backward ? in_plane : out_plane), backward ? "adaptiveAvgPool dx" : "adaptiveAvgPool y");
+  if (!call.error.empty()) return;
+  long planes = n * c;
+  parallel_run(threads_for(call, planes * (in_plane + out_plane)), [&](int tid, int nt) {
+    long q0, q1;
+    split_range(planes, 1, tid, nt, &q0, &q1);
+    for (long q = q0; q < q1; q++) {
+      if (backward) std::memset(dst + q * in_plane, 0, in_plane * sizeof(float));
+      for (long oy = 0; oy < oh; oy++) {
+        long y0 = oy * h / oh, y1 = ((oy + 1) * h + oh - 1) / oh;
+        for (long ox = 0; ox < ow; ox++) {
+          long x0 = ox * w / ow, x1 = ((ox + 1) * w + ow - 1) / ow;
+          double count = static_cast<double>((y1 - y0) * (x1 - x0));
+          long o = q * out_plane + oy * ow + ox;
+          if (!backward) {
+            double acc = 0;
+            for (long iy = y0; iy < y1; iy++) for (long jx = x0; jx < x1; jx++) acc += src[q * in_plane + iy * w + jx];
+            dst[o] = static_cast<float>(acc / count);
+          } else {
+            float g = static_cast<float>(src[o] / count);
+            for (long iy = y0; iy < y1; iy++) for (long jx = x0; jx < x1; jx++) dst[q * in_plane + iy * w + jx] += g;
+          }
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
 bool run_pool(int id, Call& call) {
@@ -148,6 +182,8 @@ bool run_pool(int id, Call& call) {
     case K_MAXPOOL_BWD: run_max_backward(call); return true;
     case K_AVGPOOL: run_avg(call); return true;
     case K_AVGPOOL_BWD: run_avg_backward(call); return true;
+    case K_ADAPTIVE_AVGPOOL: run_adaptive(call, false); return true;
+    case K_ADAPTIVE_AVGPOOL_BWD: run_adaptive(call, true); return true;
     default: return false;
   }
 }

@@ -23,6 +23,10 @@ export const AXPY = 19;
 export const SGD = 20;
 export const ADAM = 21;
 export const COPY = 22;
+export const LAYER_NORM = 23;
+export const LAYER_NORM_BWD = 24;
+export const ADAPTIVE_AVGPOOL = 25;
+export const ADAPTIVE_AVGPOOL_BWD = 26;
 
 /** Unary and binary op ids: the UnaryId and BinaryId enums of native/src/call.h, in order. */
 export const UNARY_OPS: readonly UnaryOp[] = [

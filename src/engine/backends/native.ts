@@ -1,7 +1,7 @@
 /**
  * Native CPU kernels (C++, native/) through a Node-API addon, on the same heap as everything else: the addon
- * reads and writes the heap's memory in place, so tensors are never copied. Every Backend method runs natively
- * except adaptive average pooling and layer norm (and strided ops of more than MAX_RANK axes), which go to a
+ * reads and writes the heap's memory in place, so tensors are never copied. Every Backend method runs natively;
+ * what the kernels do not take (strided ops of more than MAX_RANK axes, layer norm of empty rows) goes to a
  * WasmBackend on the same heap. A call writes its arguments into this backend's argument block in the heap (the
  * WASM backend's layouts) and runs synchronously: the calling thread works alongside the addon's own thread
  * pool, and small calls stay on the calling thread.
@@ -48,7 +48,7 @@ export class NativeBackend implements Backend {
 
   private constructor(
     readonly heap: Heap,
-    /** Runs every kernel the addon does not have. */
+    /** Runs the calls the addon's kernels do not take. */
     readonly wasm: WasmBackend,
     private readonly addon: NativeAddon,
     private readonly isaIndex: number,
@@ -165,7 +165,7 @@ export class NativeBackend implements Backend {
   }
 
   // -------------------------------------------------------------------------------------------------------------
-  // Pooling (adaptive average pooling is delegated).
+  // Pooling.
 
   private poolArgs(p: Pool2dParams, t0: number, t1: number, t2: number): void {
     const a = this.args();
@@ -202,8 +202,17 @@ export class NativeBackend implements Backend {
     this.run('avgPool2dBackward', K.AVGPOOL_BWD, this.poolThreads(p, p.kh * p.kw));
   }
 
-  adaptiveAvgPool2d(p: AdaptivePoolParams, x: number, y: number): void { this.wasm.adaptiveAvgPool2d(p, x, y); }
-  adaptiveAvgPool2dBackward(p: AdaptivePoolParams, dy: number, dx: number): void { this.wasm.adaptiveAvgPool2dBackward(p, dy, dx); }
+  adaptiveAvgPool2d(p: AdaptivePoolParams, x: number, y: number): void {
+    if (p.n * p.c * p.oh * p.ow <= 0) return;
+    this.argList(p.n, p.c, p.h, p.w, p.oh, p.ow, x, y);
+    this.run('adaptiveAvgPool2d', K.ADAPTIVE_AVGPOOL, this.par(p.n * p.c * (p.h * p.w + p.oh * p.ow), this.parallelElements));
+  }
+
+  adaptiveAvgPool2dBackward(p: AdaptivePoolParams, dy: number, dx: number): void {
+    if (p.n * p.c * p.h * p.w <= 0) return;
+    this.argList(p.n, p.c, p.h, p.w, p.oh, p.ow, dy, dx);
+    this.run('adaptiveAvgPool2dBackward', K.ADAPTIVE_AVGPOOL_BWD, this.par(p.n * p.c * (p.h * p.w + p.oh * p.ow), this.parallelElements));
+  }
 
   // -------------------------------------------------------------------------------------------------------------
   // Elementwise, reductions and softmax.
@@ -252,7 +261,7 @@ export class NativeBackend implements Backend {
   }
 
   // -------------------------------------------------------------------------------------------------------------
-  // Normalisation (layer norm is delegated).
+  // Normalisation.
 
   batchNormStats(x: number, n: number, c: number, hw: number, eps: number, mean: number, invstd: number): void {
     if (c <= 0) return;
@@ -276,14 +285,20 @@ export class NativeBackend implements Backend {
   }
 
   layerNorm(x: number, rows: number, cols: number, eps: number, gamma: number, beta: number, y: number, mean: number, invstd: number): void {
-    this.wasm.layerNorm(x, rows, cols, eps, gamma, beta, y, mean, invstd);
+    if (rows <= 0) return;
+    // Empty rows: only the statistics (NaN) are written; not worth a kernel.
+    if (cols <= 0) { this.wasm.layerNorm(x, rows, cols, eps, gamma, beta, y, mean, invstd); return; }
+    this.argList(x, rows, cols, eps, gamma, beta, y, mean, invstd);
+    this.run('layerNorm', K.LAYER_NORM, this.par(rows * cols * 3, this.parallelElements));
   }
 
   layerNormBackward(
     x: number, dy: number, rows: number, cols: number, mean: number, invstd: number, gamma: number,
     dx: number, dgamma: number, dbeta: number,
   ): void {
-    this.wasm.layerNormBackward(x, dy, rows, cols, mean, invstd, gamma, dx, dgamma, dbeta);
+    if (cols <= 0) return;
+    this.argList(x, dy, rows, cols, mean, invstd, gamma, dx, dgamma, dbeta);
+    this.run('layerNormBackward', K.LAYER_NORM_BWD, this.par(rows * cols * 3, this.parallelElements));
   }
 
   // -------------------------------------------------------------------------------------------------------------
