@@ -4,7 +4,7 @@
 // rather than once per image when output planes are small; a chunk of one image with a 1×1, stride-1,
 // unpadded kernel uses x itself as the column matrix. Depthwise convolutions take direct loops
 // (conv_depthwise.cc). Forward and input gradient split the batch across threads (single-threaded GEMMs) when it
-// has at least `nth` images, else run chunk by chunk with a threaded GEMM; the weight gradient splits dW's columns.
+// splits evenly enough, else run chunk by chunk with a threaded GEMM; the weight gradient splits dW's columns.
 #include <algorithm>
 #include <cstring>
 
@@ -80,13 +80,14 @@ GemmArgs make_gemm(bool ta, bool tb, long m, long n, long k, const float* a, lon
 }
 
 // Runs chunk(i0, i1, gemm_threads) over chunks of at most nb images: by image ranges across threads when the
-// batch has at least nth images, else one chunk after another with threaded GEMMs.
+// batch splits evenly enough (3 images on 2 threads would leave one thread idle a third of the time), else one
+// chunk after another with threaded GEMMs.
 template <typename F>
 void for_each_chunk(long n, long nb, int nth, F chunk) {
   auto run = [&](long i0, long i1, int gemm_threads) {
     for (long c0 = i0; c0 < i1; c0 += nb) chunk(c0, std::min(i1, c0 + nb), gemm_threads);
   };
-  if (nth > 1 && n >= nth) {
+  if (nth > 1 && (n % nth == 0 || n >= 4 * nth)) {
     parallel_run(nth, [&](int tid, int nt) {
       long i0, i1;
       split_range(n, 1, tid, nt, &i0, &i1);

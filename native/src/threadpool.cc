@@ -48,7 +48,11 @@ class Pool {
     in_job = true;
     fn(0, nth);
     in_job = false;
-    while (pending_.load(std::memory_order_acquire) != 0) CPU_RELAX();
+    // Spin for the stragglers; yield now and then, in case more threads than cores were asked for and a worker
+    // waits for this core.
+    for (unsigned spin = 1; pending_.load(std::memory_order_acquire) != 0; spin++) {
+      if (spin % 4096 == 0) std::this_thread::yield(); else CPU_RELAX();
+    }
   }
 
  private:
