@@ -31,9 +31,10 @@ bool get_args(napi_env env, napi_callback_info info, size_t want, napi_value* ar
   return true;
 }
 
-int32_t int_arg(napi_env env, napi_value v) {
-  int32_t out = -1;
-  napi_get_value_int32(env, v, &out);
+// A whole-number argument (int64: heap byte addresses reach 4 GiB); -1 when it is not a number.
+int64_t int_arg(napi_env env, napi_value v) {
+  int64_t out = -1;
+  if (napi_get_value_int64(env, v, &out) != napi_ok) return -1;
   return out;
 }
 
@@ -60,18 +61,20 @@ napi_value run(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   HeapBinding* heap = nullptr;
   if (!get_args(env, info, 4, argv, &heap)) return nullptr;
-  int id = int_arg(env, argv[0]), args_at = int_arg(env, argv[1]), isa = int_arg(env, argv[2]), nth = int_arg(env, argv[3]);
+  int64_t id = int_arg(env, argv[0]), args_at = int_arg(env, argv[1]), isa = int_arg(env, argv[2]), nth = int_arg(env, argv[3]);
   if (!heap->base) { throw_line(env, "native backend: run() before setHeap()"); return nullptr; }
   if (args_at < 0 || args_at % 8 != 0 || static_cast<size_t>(args_at) + kArgSlots * 8 > heap->bytes) {
     throw_line(env, "native backend: argument block outside the heap");
     return nullptr;
   }
-  if (isa < 0 || isa >= ISA_COUNT || !isa_supported(isa)) { throw_line(env, "native backend: kernel set not available on this CPU"); return nullptr; }
+  if (isa < 0 || isa >= ISA_COUNT || !isa_supported(static_cast<int>(isa))) { throw_line(env, "native backend: kernel set not available on this CPU"); return nullptr; }
   Call call{reinterpret_cast<const double*>(heap->base + args_at), reinterpret_cast<float*>(heap->base),
-            static_cast<long>(heap->bytes / sizeof(float)), nth < 1 ? 1 : nth, kernel_set(isa), {}};
-  bool known = run_conv_gemm(id, call) || run_pool(id, call) || run_elementwise(id, call) || run_norm(id, call) ||
-               run_optim(id, call);
-  if (!known) call.error = "native backend: unknown kernel id " + std::to_string(id);
+            static_cast<long>(heap->bytes / sizeof(float)), static_cast<int>(nth < 1 ? 1 : nth > 64 ? 64 : nth),
+            kernel_set(static_cast<int>(isa)), {}};
+  int kernel = static_cast<int>(id);
+  bool known = run_conv_gemm(kernel, call) || run_pool(kernel, call) || run_elementwise(kernel, call) ||
+               run_norm(kernel, call) || run_optim(kernel, call);
+  if (!known) call.error = "native backend: unknown kernel id " + std::to_string(kernel);
   if (!call.error.empty()) throw_line(env, call.error);
   return nullptr;
 }

@@ -142,6 +142,11 @@ describe('native backend', { skip }, () => {
       be.dispose();
     }
     assert.throws(() => be.gemm({ transA: false, transB: false, m: 1, n: 1, k: 1, a: 0, lda: 1, b: 0, ldb: 1, c: 0, ldc: 1, accumulate: false, batch: 1, strideA: 0, strideB: 0, strideC: 0 }), /used after dispose/);
+    // The addon itself: an unknown kernel, and an argument block outside the heap.
+    const addon = load.addon!;
+    addon.setHeap(new Float32Array(heap.memory.buffer));
+    assert.throws(() => addon.run(999, 0, 0, 1), { message: 'native backend: unknown kernel id 999' });
+    assert.throws(() => addon.run(1, heap.memory.buffer.byteLength, 0, 1), { message: 'native backend: argument block outside the heap' });
   });
 
 });
