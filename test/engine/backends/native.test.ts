@@ -63,7 +63,7 @@ describe('native backend', { skip }, () => {
     await assert.rejects(NativeBackend.create(new Heap({ floatBytes: 8, shared: false })), /native backend: needs a float32 heap/);
   });
 
-  // A product larger than every kernel set's cache blocks (KC 256, MC ≤ 336, NC ≤ 3072) in each dimension, with
+  // A product larger than every kernel set's cache blocks (KC ≤ 256, MC ≤ 336, NC ≤ 3072) in each dimension, with
   // edge tiles in both, transposed operands and padded leading dimensions.
   it('computes a large GEMM across all cache blocks on every kernel set, the same on one and two threads', async () => {
     const m = 341, n = 3090, k = 263;
