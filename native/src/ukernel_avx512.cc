@@ -29,7 +29,6 @@ constexpr int NR = 32;
     REP(DECL)                                                                                                        \
     for (long p = 0; p < k; p++) {                                                                                   \
       __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);                                                \
-      _mm_prefetch(reinterpret_cast<const char*>(bp + 8 * NR), _MM_HINT_T0);                                         \
       REP(STEP)                                                                                                      \
       ap += MR;                                                                                                      \
       bp += NR;                                                                                                      \
