@@ -112,7 +112,7 @@ function peerCell(model: string, mode: 'train' | 'infer', batch: number, threads
 async function main(): Promise<void> {
   const threads = Number(process.env.CONVLAB_THREADS ?? availableParallelism());
   const backend = await initEngine({ threads });
-  const out: Record<string, unknown> = { threads: backend.threads, backend: backend.name, node: process.version, cores: availableParallelism() };
+  const out: Record<string, unknown> = { threads: backend.threads, backend: backend.name, isa: backend.isa, node: process.version, cores: availableParallelism() };
   if (!flag('skip-kernels')) {
     const kernelsPath = './kernels.js';
     try {

@@ -1,5 +1,7 @@
 /**
- * Kernel throughput of the WASM backend: square GEMMs and the convolution passes of two AlexNet-CIFAR layers.
+ * Kernel throughput of the WASM backend and, when its addon is built, the native one (on its best kernel set, or
+ * CONVLAB_NATIVE_ISA): square GEMMs (n = 256 and 1024 on 1 and 2 threads) and the convolution passes of two
+ * AlexNet-CIFAR layers. Every row names its backend and instruction set.
  * Each measurement is the best of several timed repetitions after a warm-up (which also lets V8 tier the module
  * up from Liftoff to TurboFan). Run standalone with `node dist/bench/kernels.js` to print JSON.
  */
@@ -7,13 +9,17 @@ import { pathToFileURL } from 'node:url';
 import type { Backend, Conv2dParams } from '../src/engine/backend.js';
 import { Heap } from '../src/engine/heap.js';
 import { WasmBackend } from '../src/engine/backends/wasm.js';
+import { NativeBackend } from '../src/engine/backends/native.js';
+import { loadNativeAddon } from '../src/engine/backends/native-addon.js';
 import { benchZooKernels, type ZooKernelRow } from './kernels-zoo.js';
 
+interface Row { backend: string; isa: string; threads: number; gflops: number }
+
 export interface KernelBenchResult {
-  gemm: { n: number; threads: number; gflops: number }[];
-  conv: { layer: string; pass: 'forward' | 'input_grad' | 'weight_grad'; threads: number; gflops: number }[];
-  /** Depthwise convolution, attention and batch norm at zoo layers, on the conv thread count. */
-  zoo: ZooKernelRow[];
+  gemm: (Row & { n: number })[];
+  conv: (Row & { layer: string; pass: 'forward' | 'input_grad' | 'weight_grad' })[];
+  /** Depthwise convolution, attention and batch norm at zoo layers, on the conv thread counts. */
+  zoo: (ZooKernelRow & { backend: string; isa: string })[];
 }
 
 export interface KernelBenchOptions {
@@ -23,6 +29,8 @@ export interface KernelBenchOptions {
   convThreads?: number[];
   /** Minimum wall time per measurement, in ms (default 400). */
   minMs?: number;
+  /** Backends to measure (default: wasm, and native when its addon loads). */
+  backends?: ('wasm' | 'native')[];
 }
 
 /** Best-of timing: repeats `fn` until `minMs` has elapsed (and at least `minReps` times); returns the fastest run in ms. */
@@ -61,6 +69,13 @@ const LAYERS: { layer: string; p: Conv2dParams }[] = [
 ];
 
 export async function benchKernels(opts: KernelBenchOptions = {}): Promise<KernelBenchResult> {
+  const kinds = opts.backends ?? ((await loadNativeAddon()).addon ? ['wasm', 'native'] : ['wasm']);
+  const result: KernelBenchResult = { gemm: [], conv: [], zoo: [] };
+  for (const kind of kinds) await benchBackend(kind, opts, result);
+  return result;
+}
+
+async function benchBackend(kind: 'wasm' | 'native', opts: KernelBenchOptions, result: KernelBenchResult): Promise<void> {
   const gemmThreads = opts.gemmThreads ?? [1, 2];
   const convThreads = opts.convThreads ?? [2];
   const minMs = opts.minMs ?? 400;
@@ -68,10 +83,12 @@ export async function benchKernels(opts: KernelBenchOptions = {}): Promise<Kerne
   const backends = new Map<number, Backend>();
   const backend = async (threads: number): Promise<Backend> => {
     let b = backends.get(threads);
-    if (!b) { b = await WasmBackend.create(heap, { threads }); backends.set(threads, b); }
+    if (!b) {
+      b = kind === 'native' ? await NativeBackend.create(heap, { threads }) : await WasmBackend.create(heap, { threads });
+      backends.set(threads, b);
+    }
     return b;
   };
-  const result: KernelBenchResult = { gemm: [], conv: [], zoo: [] };
   const alloc = (n: number, scale = 1): number => {
     const p = heap.alloc(n * 4) / 4;
     randomFill(heap, p, n, scale);
@@ -84,7 +101,7 @@ export async function benchKernels(opts: KernelBenchOptions = {}): Promise<Kerne
         const be = await backend(threads);
         const p = { transA: false, transB: false, m: n, n, k: n, a, lda: n, b, ldb: n, c, ldc: n, accumulate: false, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
         const ms = bestTime(() => be.gemm(p), minMs);
-        result.gemm.push({ n, threads: be.threads, gflops: round((2 * n ** 3) / ms / 1e6) });
+        result.gemm.push({ backend: be.name, isa: be.isa, n, threads: be.threads, gflops: round((2 * n ** 3) / ms / 1e6) });
       }
       for (const ptr of [a, b, c]) heap.free(ptr * 4);
     }
@@ -102,20 +119,19 @@ export async function benchKernels(opts: KernelBenchOptions = {}): Promise<Kerne
         ] as const;
         for (const [pass, fn] of passes) {
           const ms = bestTime(fn, minMs);
-          result.conv.push({ layer, pass, threads: be.threads, gflops: round(flops / ms / 1e6) });
+          result.conv.push({ backend: be.name, isa: be.isa, layer, pass, threads: be.threads, gflops: round(flops / ms / 1e6) });
         }
       }
       for (const ptr of [x, w, bias, y, dy, dx, dw, db]) heap.free(ptr * 4);
     }
     for (const threads of convThreads) {
-      result.zoo.push(...benchZooKernels(await backend(threads), heap, {
-        bestMs: (fn) => bestTime(fn, minMs), alloc, free: (ptr) => heap.free(ptr * 4),
-      }));
+      const be = await backend(threads);
+      const rows = benchZooKernels(be, heap, { bestMs: (fn) => bestTime(fn, minMs), alloc, free: (ptr) => heap.free(ptr * 4) });
+      result.zoo.push(...rows.map((r) => ({ backend: be.name, isa: be.isa, ...r })));
     }
   } finally {
     for (const b of backends.values()) b.dispose?.();
   }
-  return result;
 }
 
 function round(x: number): number {
@@ -124,5 +140,7 @@ function round(x: number): number {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const convThreads = process.env.CONVLAB_BENCH_CONV_THREADS?.split(',').map(Number) ?? [2];
-  console.log(JSON.stringify(await benchKernels({ convThreads }), null, 2));
+  const minMs = process.env.CONVLAB_BENCH_MIN_MS ? Number(process.env.CONVLAB_BENCH_MIN_MS) : undefined;
+  const backends = process.env.CONVLAB_BENCH_BACKENDS?.split(',') as ('wasm' | 'native')[] | undefined;
+  console.log(JSON.stringify(await benchKernels({ convThreads, minMs, backends }), null, 2));
 }

@@ -129,3 +129,12 @@ export async function loadWasmBackend(threads: number): Promise<Backend | string
   if (typeof mod.WasmBackend?.create !== 'function') return 'wasm backend not built (wasm.js does not export WasmBackend.create)';
   return mod.WasmBackend.create(new E.Heap(), { threads });
 }
+
+/** The native backend on a fresh heap, or why it cannot be had (the addon is optional): a reason to skip. */
+export async function loadNativeBackend(threads: number): Promise<Backend | string> {
+  const { loadNativeAddon } = await import('../src/engine/backends/native-addon.js');
+  const load = await loadNativeAddon();
+  if (!load.addon) return `native backend not built (${load.reason})`;
+  const { NativeBackend } = await import('../src/engine/backends/native.js');
+  return NativeBackend.create(new E.Heap(), { threads });
+}

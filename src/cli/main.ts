@@ -10,6 +10,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerSummary } from './commands/summary.js';
 import { registerTrain } from './commands/train.js';
 import { registerUi } from './commands/ui.js';
+import { describeEngine } from '../engine/index.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -25,9 +26,20 @@ class ConvlabCommand extends Command {
   }
 }
 
+/** `--version` also names the backend and instruction set a run would use (probed only when asked for). */
+async function versionLine(): Promise<string> {
+  if (!process.argv.slice(2).some((a) => a === '--version' || a === '-V')) return version;
+  try {
+    const { backend, isa } = await describeEngine();
+    return `${version} (backend ${backend}, isa ${isa})`;
+  } catch (err) {
+    return `${version} (backend: ${(err as Error).message})`;
+  }
+}
+
 const program = new ConvlabCommand('convlab')
   .description('Define, train, evaluate and compare image classifiers on a WebAssembly SIMD engine')
-  .version(version);
+  .version(await versionLine());
 registerTrain(program);
 registerInspect(program);
 registerSummary(program);

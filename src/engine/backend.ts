@@ -3,8 +3,9 @@
  * `heap.f[x]` for float tensors and `heap.i[x]` for int32 tensors. All tensors are dense and row-major.
  * Kernels overwrite their outputs unless a parameter says they accumulate.
  *
- * Two implementations exist: `ReferenceBackend` (plain TypeScript, float32 or float64, used by the tests as
- * ground truth) and `WasmBackend` (WebAssembly SIMD kernels on a worker-thread pool).
+ * Three implementations exist: `ReferenceBackend` (plain TypeScript, float32 or float64, used by the tests as
+ * ground truth), `WasmBackend` (WebAssembly SIMD kernels on a worker-thread pool) and `NativeBackend` (C++ kernels
+ * through an optional Node-API addon, delegating what it lacks to a WasmBackend on the same heap).
  */
 import type { Heap } from './heap.js';
 
@@ -53,8 +54,12 @@ export type UnaryOp =
 
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 
+export type BackendName = 'native' | 'wasm' | 'reference';
+
 export interface Backend {
-  readonly name: 'wasm' | 'reference';
+  readonly name: BackendName;
+  /** The instruction set the kernels run on, e.g. 'avx512' (native), 'wasm-simd128' or 'typescript'. */
+  readonly isa: string;
   readonly heap: Heap;
   readonly threads: number;
 

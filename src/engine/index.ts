@@ -5,10 +5,10 @@ export { Tensor, empty, zeroGrad, shapeSize, contiguousStrides, fmtShape, type S
 export { backward, noGrad, isGradEnabled } from './autograd.js';
 export { tidy, tidyAsync } from './scope.js';
 export { Rng, rng, manualSeed } from './random.js';
-export { getBackend, setBackend, withBackend, liveBuffers, initEngine, type InitOptions } from './engine.js';
+export { getBackend, setBackend, withBackend, liveBuffers, initEngine, describeEngine, type InitOptions } from './engine.js';
 export { Heap } from './heap.js';
 export { ReferenceBackend } from './backends/reference.js';
-export type { Backend } from './backend.js';
+export type { Backend, BackendName } from './backend.js';
 export { countMacs } from './macs.js';
 export { WasmBackend, type WasmBackendOptions } from './backends/wasm.js';
 export { setKernelsLocation } from './backends/wasm-platform.js';

@@ -9,7 +9,7 @@ import * as E from '../../src/engine/index.js';
 import type { Backend, Tensor } from '../../src/engine/index.js';
 import { createModel } from '../../src/models/index.js';
 import { SGD } from '../../src/train/optim.js';
-import { assertClose, fromFixture, loadFixture, loadWasmBackend, type FixtureTensor, type Tolerance } from '../fixtures.js';
+import { assertClose, fromFixture, loadFixture, loadNativeBackend, loadWasmBackend, type FixtureTensor, type Tolerance } from '../fixtures.js';
 
 type T = FixtureTensor;
 const TOL: Tolerance = { atol: 1e-5, rtol: 1e-5 };
@@ -246,6 +246,23 @@ for (const threads of [1, 2]) {
     }
     try {
       assert.equal(backend.name, 'wasm');
+      assert.equal(backend.threads, threads, 'the backend runs the requested number of threads');
+      await runTable(t, backend);
+    } finally {
+      backend.dispose?.();
+    }
+  });
+}
+
+for (const threads of [1, 2]) {
+  test(`golden: native backend with ${threads} thread${threads > 1 ? 's' : ''} matches PyTorch`, async (t) => {
+    const backend = await loadNativeBackend(threads);
+    if (typeof backend === 'string') {
+      t.skip(backend);
+      return;
+    }
+    try {
+      assert.equal(backend.name, 'native');
       assert.equal(backend.threads, threads, 'the backend runs the requested number of threads');
       await runTable(t, backend);
     } finally {

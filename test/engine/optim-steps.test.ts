@@ -28,7 +28,7 @@ import type { Backend, Tensor } from '../../src/engine/index.js';
 import { createModel } from '../../src/models/index.js';
 import type { Module } from '../../src/nn/index.js';
 import { Adam, AdamW, SGD, type AdamOptions, type Optimizer } from '../../src/train/optim.js';
-import { loadFixture, loadWasmBackend } from '../fixtures.js';
+import { loadFixture, loadNativeBackend, loadWasmBackend } from '../fixtures.js';
 
 interface OptimizerSpec { name: 'sgd' | 'adam' | 'adamw'; lr: number; momentum?: number; nesterov?: boolean; weight_decay: number; betas?: [number, number]; eps?: number }
 interface TensorUpdate { name: string; rms: number; mean: number; float32_noise: number; values: number[] }
@@ -162,9 +162,9 @@ function compareRun(m: ModelCase, run: Run, got: { losses: number[]; updates: Ma
   }
 }
 
-/** The WASM backend with 2 threads, or the reason it is unavailable. */
-async function withWasm(fn: (backend: Backend) => void): Promise<string | null> {
-  const backend = await loadWasmBackend(2);
+/** The WASM (or native) backend with 2 threads, or the reason it is unavailable. */
+async function withWasm(fn: (backend: Backend) => void, load = loadWasmBackend): Promise<string | null> {
+  const backend = await load(2);
   if (typeof backend === 'string') return backend;
   try {
     assert.equal(backend.threads, 2);
@@ -192,6 +192,10 @@ describe('three optimiser steps match PyTorch on whole networks', () => {
       });
       test(`${label}: WASM backend, 2 threads`, async (t) => {
         const skipped = await withWasm((wasm) => E.withBackend(wasm, () => compareRun(m, run, takeSteps(m, run, 'none'))));
+        if (skipped) t.skip(skipped);
+      });
+      test(`${label}: native backend, 2 threads`, async (t) => {
+        const skipped = await withWasm((native) => E.withBackend(native, () => compareRun(m, run, takeSteps(m, run, 'none'))), loadNativeBackend);
         if (skipped) t.skip(skipped);
       });
     }

@@ -8,6 +8,7 @@
 import type { Backend, Conv2dParams, Pool2dParams, UnaryOp } from '../../src/engine/backend.js';
 import { ReferenceBackend } from '../../src/engine/backends/reference.js';
 import { WasmBackend, type PoolTestHooks } from '../../src/engine/backends/wasm.js';
+import { NativeBackend } from '../../src/engine/backends/native.js';
 import { Heap } from '../../src/engine/heap.js';
 
 const FLOAT32_EPSILON = 2 ** -23;
@@ -23,6 +24,8 @@ export interface StressOptions {
   callsPerHeap?: number;
   /** Only these kernels (default: all). */
   kernels?: readonly KernelName[];
+  /** The backend under test (default wasm); native gets the hooks on the WASM backend it delegates to. */
+  backend?: 'wasm' | 'native';
 }
 
 export interface StressResult {
@@ -51,7 +54,7 @@ class Session {
   private readonly ptrs: number[] = [];
   private seed: number;
 
-  constructor(readonly heap: Heap, readonly ref: ReferenceBackend, readonly wasm: WasmBackend, seed: number) {
+  constructor(readonly heap: Heap, readonly ref: ReferenceBackend, readonly wasm: WasmBackend | NativeBackend, seed: number) {
     this.seed = seed >>> 0 || 1;
   }
 
@@ -353,9 +356,9 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
     // A small heap, so that new tensors keep growing it.
     const heap = new Heap({ initialBytes: 2 << 20 });
     if (!heap.shared) throw new Error('needs shared WebAssembly memory');
-    const wasm = await WasmBackend.create(heap, { threads: 2, parallelFlops: 1, parallelElements: 1 });
-    if (wasm.threads !== 2) { wasm.dispose(); throw new Error(`the wasm backend came up with ${wasm.threads} thread(s), not 2`); }
-    wasm.testing.setTestHooks(o.hooks ?? {});
+    const wasm = await (o.backend === 'native' ? NativeBackend : WasmBackend).create(heap, { threads: 2, parallelFlops: 1, parallelElements: 1 });
+    if (wasm.threads !== 2) { wasm.dispose(); throw new Error(`the ${wasm.name} backend came up with ${wasm.threads} thread(s), not 2`); }
+    (wasm instanceof NativeBackend ? wasm.wasm : wasm).testing.setTestHooks(o.hooks ?? {});
     const s = new Session(heap, new ReferenceBackend(heap), wasm, seed++);
     heaps++;
     const ballast: number[] = [];

@@ -4,14 +4,15 @@
  * except when no WASM backend can be had.
  */
 import type {
-  AdamUpdate, AdaptivePoolParams, Backend, BinaryOp, Conv2dParams, GemmParams, Pool2dParams, SgdUpdate, UnaryOp,
+  AdamUpdate, AdaptivePoolParams, Backend, BackendName, BinaryOp, Conv2dParams, GemmParams, Pool2dParams, SgdUpdate, UnaryOp,
 } from '../backend.js';
 import type { Heap } from '../heap.js';
 import { BINARY, UNARY, UNARY_DERIVATIVE } from './reference-ops.js';
 import { forEachAdaptiveWindow, forEachAvgWindow, forEachConvTap, forEachStridedPair } from './reference-windows.js';
 
 export class ReferenceBackend implements Backend {
-  readonly name: 'wasm' | 'reference' = 'reference';
+  readonly name: BackendName = 'reference';
+  readonly isa: string = 'typescript';
   readonly threads: number = 1;
   profile?: Map<string, { calls: number; ms: number }>;
 

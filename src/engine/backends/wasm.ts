@@ -7,7 +7,7 @@
  * job on up to `threads` threads (see wasm-pool.ts); small jobs stay on the calling thread.
  */
 import type {
-  AdamUpdate, AdaptivePoolParams, BinaryOp, Conv2dParams, GemmParams, Pool2dParams, SgdUpdate, UnaryOp,
+  AdamUpdate, AdaptivePoolParams, BackendName, BinaryOp, Conv2dParams, GemmParams, Pool2dParams, SgdUpdate, UnaryOp,
 } from '../backend.js';
 import type { Heap } from '../heap.js';
 import { collapseAxes } from '../shape-utils.js';
@@ -41,7 +41,8 @@ const GEMM_PARALLEL_FLOPS = 1 << 19, ELEMENTWISE_PARALLEL = 1 << 14;
 const MAX_RANK = Math.floor((MAX_ARGS - 8) / 3);
 
 export class WasmBackend extends ReferenceBackend {
-  override readonly name: 'wasm' | 'reference' = 'wasm';
+  override readonly name: BackendName = 'wasm';
+  override readonly isa: string = 'wasm-simd128';
   override readonly threads: number;
   /** Tuning knobs: work (flops, or elements touched) below which a kernel runs on the calling thread only. */
   parallelFlops = GEMM_PARALLEL_FLOPS;
@@ -321,7 +322,7 @@ export class WasmBackend extends ReferenceBackend {
   // -------------------------------------------------------------------------------------------------------------
   // Memory and optimisers.
 
-  override copy(src: number, srcStrides: number[], dst: number, dstStrides: number[], shape: number[]): void {
+  override copy(src: number, srcStrides: readonly number[], dst: number, dstStrides: readonly number[], shape: readonly number[]): void {
     const total = shape.reduce((s, d) => s * d, 1);
     if (total <= 0) return;
     const c = collapseAxes(shape, [srcStrides, dstStrides]);

@@ -1,6 +1,10 @@
 /**
  * WasmBackend against ReferenceBackend, kernel by kernel, on the same heap: table-driven shapes with odd and edge
  * sizes, one thread against two, and the single-threaded build on a non-shared heap.
+ *
+ * CONVLAB_TEST_BACKEND=native runs the same kernel tables on the NativeBackend instead (with the kernel set of
+ * CONVLAB_NATIVE_ISA, else the best one): native.test.ts does so for every kernel set this CPU runs. The
+ * WASM-only parts (construction, the pool's chunk counters, the single-threaded build) are then skipped.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +12,10 @@ import type { Backend, Conv2dParams, Pool2dParams, UnaryOp } from '../../../src/
 import { Heap } from '../../../src/engine/heap.js';
 import { ReferenceBackend } from '../../../src/engine/backends/reference.js';
 import { WasmBackend } from '../../../src/engine/backends/wasm.js';
+import { NativeBackend } from '../../../src/engine/backends/native.js';
+
+const NATIVE = process.env.CONVLAB_TEST_BACKEND === 'native';
+const wasmOnly = { skip: NATIVE ? 'WASM-specific (CONVLAB_TEST_BACKEND=native)' : false };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers.
@@ -99,10 +107,11 @@ function runAll(
 ): Float32Array[][] {
   return backends.map((b) => {
     const o = outs.map((x) => arena.copyOf(x.init, x.n));
-    if (b === w2) w2.testing.resetChunkCounts();
+    const pool = b === w2 && w2 instanceof WasmBackend ? w2.testing : null;
+    pool?.resetChunkCounts();
     run(b, o);
-    if (b === w2 && !oneChunk) {
-      const counts = w2.testing.chunkCounts();
+    if (pool && !oneChunk) {
+      const counts = pool.chunkCounts();
       assert.ok(counts[0]! > 0 && counts[1]! > 0, `both threads must run chunks, got ${counts.join(' and ')}`);
     }
     return o.map((p, i) => arena.read(p, outs[i]!.n));
@@ -113,17 +122,18 @@ function runAll(
 
 let heap: Heap;
 let ref: ReferenceBackend;
-let w1: WasmBackend;
-let w2: WasmBackend;
+let w1: WasmBackend | NativeBackend;
+let w2: WasmBackend | NativeBackend;
 let arena: Arena;
 
 before(async () => {
   heap = new Heap();
   ref = new ReferenceBackend(heap);
-  w1 = await WasmBackend.create(heap, { threads: 1 });
+  const backend = NATIVE ? NativeBackend : WasmBackend;
+  w1 = await backend.create(heap, { threads: 1 });
   // Every kernel on two threads, however small the call, and provably so (see runAll).
-  w2 = await WasmBackend.create(heap, { threads: 2, parallelFlops: 1, parallelElements: 1 });
-  w2.testing.setTestHooks({ everyThread: true });
+  w2 = await backend.create(heap, { threads: 2, parallelFlops: 1, parallelElements: 1 });
+  (w2 instanceof NativeBackend ? w2.wasm : w2).testing.setTestHooks({ everyThread: true });
   arena = new Arena(heap);
 });
 
@@ -133,7 +143,7 @@ after(() => {
   w2.dispose();
 });
 
-describe('WasmBackend construction', () => {
+describe('WasmBackend construction', wasmOnly, () => {
   it('reports its name and thread counts', () => {
     assert.equal(w1.name, 'wasm');
     assert.equal(w1.threads, 1);
@@ -671,7 +681,7 @@ describe('profiling', () => {
   });
 });
 
-describe('single-threaded build on a non-shared heap', () => {
+describe('single-threaded build on a non-shared heap', wasmOnly, () => {
   it('runs every kind of kernel correctly, across memory growth', async () => {
     const h = new Heap({ shared: false, initialBytes: 2 << 20 });
     assert.equal(h.shared, false);

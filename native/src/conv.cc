@@ -1,0 +1,227 @@
+// Convolution as GEMM per group over a chunk of images: forward Y = W_g·[col(x_1) … col(x_nb)], backward input
+// [col_1 … col_nb] = W_gᵀ·[dY_1 … dY_nb] then col2im, backward weight dW_g += [dY_1 … dY_nb]·[col_1 … col_nb]ᵀ.
+// Chunks hold enough images (nb) that the GEMM has ≥ 256 columns, so the weights are packed once per chunk
+// rather than once per image when output planes are small; a chunk of one image with a 1×1, stride-1,
+// unpadded kernel uses x itself as the column matrix. Depthwise convolutions take direct loops
+// (conv_depthwise.cc). Forward and input gradient split the batch across threads (single-threaded GEMMs) when it
+// splits evenly enough, else run chunk by chunk with a threaded GEMM; the weight gradient splits dW's columns.
+#include <algorithm>
+#include <cstring>
+
+#include "common.h"
+#include "threadpool.h"
+
+namespace convlab {
+
+namespace {
+
+struct Geometry {
+  long cg, ocg, ckk, plane, in_plane, nb;
+  bool pointwise;  // 1×1, stride 1, no padding: the column matrix is the input itself
+};
+
+Geometry geometry(const ConvArgs& p) {
+  Geometry g;
+  g.cg = p.c / p.groups;
+  g.ocg = p.oc / p.groups;
+  g.ckk = g.cg * p.kh * p.kw;
+  g.plane = p.oh * p.ow;
+  g.in_plane = p.h * p.w;
+  g.nb = g.plane >= 256 ? 1 : std::min<long>(p.n, (256 + g.plane - 1) / std::max<long>(g.plane, 1));
+  g.pointwise = p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.ph == 0 && p.pw == 0 && p.oh == p.h && p.ow == p.w;
+  return g;
+}
+
+// col[r − r0][oy·ow + ox] (row stride ld) = x[ci][oy·sh − ph + ki·dh][ox·sw − pw + kj·dw] for the rows
+// r = (ci·kh + ki)·kw + kj in [r0, r1), zero outside the image.
+void im2col_rows(const ConvArgs& p, const Geometry& g, const float* x, float* col, long r0, long r1, long ld) {
+  for (long r = r0; r < r1; r++) {
+    long ci = r / (p.kh * p.kw), ki = r / p.kw % p.kh, kj = r % p.kw;
+    const float* xc = x + ci * g.in_plane;
+    float* row = col + (r - r0) * ld;
+    long ix0 = kj * p.dw - p.pw;
+    for (long oy = 0; oy < p.oh; oy++) {
+      long iy = oy * p.sh - p.ph + ki * p.dh;
+      float* out = row + oy * p.ow;
+      if (iy < 0 || iy >= p.h) { std::memset(out, 0, p.ow * sizeof(float)); continue; }
+      const float* xr = xc + iy * p.w;
+      if (p.sw == 1 && ix0 >= 0 && ix0 + p.ow <= p.w) { std::memcpy(out, xr + ix0, p.ow * sizeof(float)); continue; }
+      for (long ox = 0; ox < p.ow; ox++) {
+        long ix = ox * p.sw + ix0;
+        out[ox] = (ix >= 0 && ix < p.w) ? xr[ix] : 0.f;
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: dx[ci][iy][ix] += col[...] for every tap that read it. dx must be zeroed first.
+void col2im(const ConvArgs& p, const Geometry& g, const float* col, long ld, float* dx) {
+  for (long r = 0; r < g.ckk; r++) {
+    long ci = r / (p.kh * p.kw), ki = r / p.kw % p.kh, kj = r % p.kw;
+    float* xc = dx + ci * g.in_plane;
+    const float* row = col + r * ld;
+    long ix0 = kj * p.dw - p.pw;
+    for (long oy = 0; oy < p.oh; oy++) {
+      long iy = oy * p.sh - p.ph + ki * p.dh;
+      if (iy < 0 || iy >= p.h) continue;
+      float* xr = xc + iy * p.w;
+      const float* in = row + oy * p.ow;
+      for (long ox = 0; ox < p.ow; ox++) {
+        long ix = ox * p.sw + ix0;
+        if (ix >= 0 && ix < p.w) xr[ix] += in[ox];
+      }
+    }
+  }
+}
+
+GemmArgs make_gemm(bool ta, bool tb, long m, long n, long k, const float* a, long lda, const float* b, long ldb,
+                   float* c, long ldc, bool accumulate) {
+  return GemmArgs{ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate, 1, 0, 0, 0};
+}
+
+// Runs chunk(i0, i1, gemm_threads) over chunks of at most nb images: by image ranges across threads when the
+// batch splits evenly enough (3 images on 2 threads would leave one thread idle a third of the time), else one
+// chunk after another with threaded GEMMs.
+template <typename F>
+void for_each_chunk(long n, long nb, int nth, F chunk) {
+  auto run = [&](long i0, long i1, int gemm_threads) {
+    for (long c0 = i0; c0 < i1; c0 += nb) chunk(c0, std::min(i1, c0 + nb), gemm_threads);
+  };
+  if (nth > 1 && (n % nth == 0 || n >= 4 * nth)) {
+    parallel_run(nth, [&](int tid, int nt) {
+      long i0, i1;
+      split_range(n, 1, tid, nt, &i0, &i1);
+      run(i0, i1, 1);
+    });
+  } else {
+    run(0, n, nth);
+  }
+}
+
+// out[r][(i − i0)·plane + q] = t[i][first + r][q] for images [i0, i1): channels `first`.. of each image side by side.
+void gather_rows(const float* t, long channels, long first, long rows, long plane, long i0, long i1, float* out) {
+  long cols = (i1 - i0) * plane;
+  for (long i = i0; i < i1; i++) {
+    for (long r = 0; r < rows; r++) {
+      std::memcpy(out + r * cols + (i - i0) * plane, t + (i * channels + first + r) * plane, plane * sizeof(float));
+    }
+  }
+}
+
+}  // namespace
+
+bool conv_depthwise(const ConvArgs& p);
+void depthwise_forward(const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth);
+void depthwise_backward_input(const ConvArgs& p, const float* dy, const float* w, float* dx, int nth);
+void depthwise_backward_weight(const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth);
+
+void conv2d_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth) {
+  if (conv_depthwise(p)) { depthwise_forward(p, x, w, b, y, nth); return; }
+  Geometry g = geometry(p);
+  for_each_chunk(p.n, g.nb, nth, [&](long i0, long i1, int gemm_threads) {
+    const long cols = (i1 - i0) * g.plane;
+    for (long gi = 0; gi < p.groups; gi++) {
+      const float* wg = w + gi * g.ocg * g.ckk;
+      if (i1 - i0 == 1) {
+        float* yg = y + (i0 * p.oc + gi * g.ocg) * g.plane;
+        if (b) for (long o = 0; o < g.ocg; o++) std::fill(yg + o * g.plane, yg + (o + 1) * g.plane, b[gi * g.ocg + o]);
+        const float* xg = x + (i0 * p.c + gi * g.cg) * g.in_plane;
+        const float* col = xg;
+        if (!g.pointwise) {
+          float* buf = scratch(2, g.ckk * g.plane);
+          im2col_rows(p, g, xg, buf, 0, g.ckk, g.plane);
+          col = buf;
+        }
+        gemm(ks, make_gemm(false, false, g.ocg, g.plane, g.ckk, wg, g.ckk, col, g.plane, yg, g.plane, b != nullptr), gemm_threads);
+        continue;
+      }
+      float* col = scratch(2, g.ckk * cols);
+      for (long i = i0; i < i1; i++) im2col_rows(p, g, x + (i * p.c + gi * g.cg) * g.in_plane, col + (i - i0) * g.plane, 0, g.ckk, cols);
+      float* out = scratch(3, g.ocg * cols);
+      gemm(ks, make_gemm(false, false, g.ocg, cols, g.ckk, wg, g.ckk, col, cols, out, cols, false), gemm_threads);
+      for (long i = i0; i < i1; i++) {
+        for (long o = 0; o < g.ocg; o++) {
+          const float* src = out + o * cols + (i - i0) * g.plane;
+          float* dst = y + (i * p.oc + gi * g.ocg + o) * g.plane;
+          float bias = b ? b[gi * g.ocg + o] : 0.f;
+          for (long q = 0; q < g.plane; q++) dst[q] = src[q] + bias;
+        }
+      }
+    }
+  });
+}
+
+void conv2d_backward_input(const KernelSet& ks, const ConvArgs& p, const float* dy, const float* w, float* dx, int nth) {
+  if (conv_depthwise(p)) { depthwise_backward_input(p, dy, w, dx, nth); return; }
+  Geometry g = geometry(p);
+  for_each_chunk(p.n, g.nb, nth, [&](long i0, long i1, int gemm_threads) {
+    const long cols = (i1 - i0) * g.plane;
+    for (long gi = 0; gi < p.groups; gi++) {
+      const float* wg = w + gi * g.ocg * g.ckk;
+      const float* dyc = dy + (i0 * p.oc + gi * g.ocg) * g.plane;
+      if (i1 - i0 > 1) {
+        float* buf = scratch(3, g.ocg * cols);
+        gather_rows(dy, p.oc, gi * g.ocg, g.ocg, g.plane, i0, i1, buf);
+        dyc = buf;
+      }
+      if (g.pointwise && i1 - i0 == 1) {
+        float* dxg = dx + (i0 * p.c + gi * g.cg) * g.in_plane;
+        gemm(ks, make_gemm(true, false, g.ckk, g.plane, g.ocg, wg, g.ckk, dyc, g.plane, dxg, g.plane, false), gemm_threads);
+        continue;
+      }
+      float* col = scratch(2, g.ckk * cols);
+      gemm(ks, make_gemm(true, false, g.ckk, cols, g.ocg, wg, g.ckk, dyc, cols, col, cols, false), gemm_threads);
+      for (long i = i0; i < i1; i++) {
+        float* dxg = dx + (i * p.c + gi * g.cg) * g.in_plane;
+        std::memset(dxg, 0, g.cg * g.in_plane * sizeof(float));
+        col2im(p, g, col + (i - i0) * g.plane, cols, dxg);
+      }
+    }
+  });
+}
+
+void conv2d_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth) {
+  if (conv_depthwise(p)) { depthwise_backward_weight(p, x, dy, dw, db, nth); return; }
+  Geometry g = geometry(p);
+  if (db) {
+    for (long o = 0; o < p.oc; o++) {
+      double s = 0;
+      for (long ni = 0; ni < p.n; ni++) {
+        const float* d = dy + (ni * p.oc + o) * g.plane;
+        float part = 0.f;
+        for (long i = 0; i < g.plane; i++) part += d[i];
+        s += part;
+      }
+      db[o] = static_cast<float>(s);
+    }
+  }
+  // Threads split the columns of dW (the rows of the column matrix), so each builds only its part of the column
+  // matrix; chunks of images are the same on any thread count, so every dW element is summed in the same order.
+  parallel_run(nth, [&](int tid, int nt) {
+    for (long gi = 0; gi < p.groups; gi++) {
+      long r0, r1;
+      split_range(g.ckk, 1, tid, nt, &r0, &r1);
+      if (r0 >= r1) continue;
+      float* out = dw + gi * g.ocg * g.ckk + r0;
+      for (long o = 0; o < g.ocg; o++) std::memset(out + o * g.ckk, 0, (r1 - r0) * sizeof(float));
+      for (long i0 = 0; i0 < p.n; i0 += g.nb) {
+        long i1 = std::min(p.n, i0 + g.nb), cols = (i1 - i0) * g.plane;
+        const float* dyc = dy + (i0 * p.oc + gi * g.ocg) * g.plane;
+        const float* col = x + (i0 * p.c + gi * g.cg) * g.in_plane + r0 * g.in_plane;
+        if (i1 - i0 > 1) {
+          float* buf = scratch(3, g.ocg * cols);
+          gather_rows(dy, p.oc, gi * g.ocg, g.ocg, g.plane, i0, i1, buf);
+          dyc = buf;
+        }
+        if (!g.pointwise || i1 - i0 > 1) {
+          float* buf = scratch(2, (r1 - r0) * cols);
+          for (long i = i0; i < i1; i++) im2col_rows(p, g, x + (i * p.c + gi * g.cg) * g.in_plane, buf + (i - i0) * g.plane, r0, r1, cols);
+          col = buf;
+        }
+        gemm(ks, make_gemm(false, true, g.ocg, r1 - r0, cols, dyc, cols, col, cols, out, g.ckk, true), 1);
+      }
+    }
+  });
+}
+
+}  // namespace convlab

@@ -1,0 +1,168 @@
+// BLIS-style SGEMM: for each NC-column block of B and KC-deep slice, pack B into NR-column panels; for each
+// MC-row block of A pack A into MR-row panels; then run the micro-kernel over every MR×NR tile, with the B panel
+// (KC×NR) kept in L1 while the A panels stream from L2. Edge tiles go through a small buffer. Threads split the
+// batch, or else the larger of m and n, each thread packing its own panels (no synchronisation inside a GEMM).
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <tuple>
+
+#include "common.h"
+#include "threadpool.h"
+
+namespace convlab {
+
+namespace {
+
+struct ScratchSlots {
+  float* ptr[4] = {nullptr, nullptr, nullptr, nullptr};
+  size_t cap[4] = {0, 0, 0, 0};
+  ~ScratchSlots() {
+    for (float* p : ptr) std::free(p);
+  }
+};
+thread_local ScratchSlots slots;
+
+void pack_a(const GemmArgs& g, const float* a, long i0, long mc, long p0, long kc, int MR, float* dst) {
+  for (long ir = 0; ir < mc; ir += MR) {
+    int mr = static_cast<int>(std::min<long>(MR, mc - ir));
+    float* d = dst + ir * kc;
+    if (!g.trans_a) {
+      for (int i = 0; i < mr; i++) {
+        const float* src = a + (i0 + ir + i) * g.lda + p0;
+        for (long p = 0; p < kc; p++) d[p * MR + i] = src[p];
+      }
+    } else {
+      for (long p = 0; p < kc; p++) {
+        const float* src = a + (p0 + p) * g.lda + i0 + ir;
+        for (int i = 0; i < mr; i++) d[p * MR + i] = src[i];
+      }
+    }
+    if (mr < MR) {
+      for (long p = 0; p < kc; p++) for (int i = mr; i < MR; i++) d[p * MR + i] = 0.f;
+    }
+  }
+}
+
+void pack_b(const GemmArgs& g, const float* b, long p0, long kc, long j0, long nc, int NR, float* dst) {
+  for (long jr = 0; jr < nc; jr += NR) {
+    int nr = static_cast<int>(std::min<long>(NR, nc - jr));
+    float* d = dst + jr * kc;
+    if (!g.trans_b) {
+      for (long p = 0; p < kc; p++) {
+        const float* src = b + (p0 + p) * g.ldb + j0 + jr;
+        float* row = d + p * NR;
+        std::memcpy(row, src, nr * sizeof(float));
+        for (int j = nr; j < NR; j++) row[j] = 0.f;
+      }
+    } else {
+      for (int j = 0; j < nr; j++) {
+        const float* src = b + (j0 + jr + j) * g.ldb + p0;
+        for (long p = 0; p < kc; p++) d[p * NR + j] = src[p];
+      }
+      if (nr < NR) {
+        for (long p = 0; p < kc; p++) for (int j = nr; j < NR; j++) d[p * NR + j] = 0.f;
+      }
+    }
+  }
+}
+
+// Rows [m0, m1) and columns [n0, n1) of one product of the batch, on the calling thread.
+void gemm_block(const KernelSet& ks, const GemmArgs& g, const float* a, const float* b, float* c,
+                long m0, long m1, long n0, long n1) {
+  if (m0 >= m1 || n0 >= n1) return;
+  if (g.k == 0) {
+    if (!g.accumulate) for (long i = m0; i < m1; i++) std::memset(c + i * g.ldc + n0, 0, (n1 - n0) * sizeof(float));
+    return;
+  }
+  const int MR = ks.mr, NR = ks.nr;
+  const long KC = ks.kc, MC = ks.mc, NC = ks.nc;
+  float* bp = scratch(1, KC * ((NC + NR - 1) / NR * NR));
+  float* ap = scratch(0, KC * ((MC + MR - 1) / MR * MR));
+  alignas(64) float tile[16 * 64];  // the largest MR×NR of any kernel set, for edge tiles
+  for (long jc = n0; jc < n1; jc += NC) {
+    long nc = std::min(NC, n1 - jc);
+    for (long pc = 0; pc < g.k; pc += KC) {
+      long kc = std::min(KC, g.k - pc);
+      pack_b(g, b, pc, kc, jc, nc, NR, bp);
+      int load_c = (pc > 0 || g.accumulate) ? 1 : 0;
+      for (long ic = m0; ic < m1; ic += MC) {
+        long mc = std::min(MC, m1 - ic);
+        pack_a(g, a, ic, mc, pc, kc, MR, ap);
+        for (long jr = 0; jr < nc; jr += NR) {
+          long nr = std::min<long>(NR, nc - jr);
+          for (long ir = 0; ir < mc; ir += MR) {
+            long mr = std::min<long>(MR, mc - ir);
+            float* ct = c + (ic + ir) * g.ldc + jc + jr;
+            if (mr == MR && nr == NR) {
+              ks.ukernel(kc, ap + ir * kc, bp + jr * kc, ct, g.ldc, load_c);
+              continue;
+            }
+            if (load_c) {
+              for (long i = 0; i < mr; i++) std::memcpy(tile + i * NR, ct + i * g.ldc, nr * sizeof(float));
+            }
+            ks.ukernel(kc, ap + ir * kc, bp + jr * kc, tile, NR, load_c);
+            for (long i = 0; i < mr; i++) std::memcpy(ct + i * g.ldc, tile + i * NR, nr * sizeof(float));
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+float* scratch(int slot, size_t floats) {
+  if (slots.cap[slot] < floats) {
+    std::free(slots.ptr[slot]);
+    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    slots.ptr[slot] = static_cast<float*>(std::aligned_alloc(64, bytes));
+    slots.cap[slot] = slots.ptr[slot] ? floats : 0;
+    if (!slots.ptr[slot]) std::abort();  // out of memory: nothing sensible to return to JavaScript
+  }
+  return slots.ptr[slot];
+}
+
+namespace {
+
+// The fraction of a tile column's rows that m fills with tiles of mr rows.
+double row_use(long m, int mr) { return static_cast<double>(m) / (((m + mr - 1) / mr) * mr); }
+
+}  // namespace
+
+void gemm(const KernelSet& wide, const GemmArgs& g, int nth) {
+  if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
+  const KernelSet& ks = wide.narrow && row_use(g.m, wide.narrow->mr) > row_use(g.m, wide.mr) + 0.15 ? *wide.narrow : wide;
+  auto product = [&](long bi) {
+    return std::make_tuple(g.a + bi * g.stride_a, g.b + bi * g.stride_b, g.c + bi * g.stride_c);
+  };
+  // Whole products per thread when the batch splits evenly enough and the outputs are distinct.
+  bool by_batch = nth > 1 && g.stride_c != 0 && (g.batch % nth == 0 || g.batch >= 4 * nth);
+  if (nth <= 1 || by_batch) {
+    parallel_run(by_batch ? nth : 1, [&](int tid, int nt) {
+      long b0, b1;
+      split_range(g.batch, 1, tid, nt, &b0, &b1);
+      for (long bi = b0; bi < b1; bi++) {
+        auto [a, b, c] = product(bi);
+        gemm_block(ks, g, a, b, c, 0, g.m, 0, g.n);
+      }
+    });
+    return;
+  }
+  bool split_n = g.n >= g.m;
+  for (long bi = 0; bi < g.batch; bi++) {
+    auto [a, b, c] = product(bi);
+    parallel_run(nth, [&](int tid, int nt) {
+      long lo, hi;
+      if (split_n) {
+        split_range(g.n, ks.nr, tid, nt, &lo, &hi);
+        gemm_block(ks, g, a, b, c, 0, g.m, lo, hi);
+      } else {
+        split_range(g.m, ks.mr, tid, nt, &lo, &hi);
+        gemm_block(ks, g, a, b, c, lo, hi, 0, g.n);
+      }
+    });
+  }
+}
+
+}  // namespace convlab

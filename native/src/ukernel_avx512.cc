@@ -1,0 +1,56 @@
+// The AVX-512 micro-kernels: 14×32 (28 zmm accumulators, two B vectors, one broadcast), so each k step issues
+// 28 FMAs for 16 loads, and 6×32 for products with few rows. Only these functions are compiled for AVX-512,
+// through their target attribute.
+#include "common.h"
+#include "ukernel_macros.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+namespace convlab {
+namespace {
+
+constexpr int NR = 32;
+
+#define DECL(i) __m512 acc##i##_0 = _mm512_setzero_ps(), acc##i##_1 = _mm512_setzero_ps();
+#define STEP(i) { __m512 a = _mm512_set1_ps(ap[i]); acc##i##_0 = _mm512_fmadd_ps(a, b0, acc##i##_0); acc##i##_1 = _mm512_fmadd_ps(a, b1, acc##i##_1); }
+#define STORE(i)                                                                                   \
+  {                                                                                                \
+    float* row = c + (i) * ldc;                                                                    \
+    if (load_c) { acc##i##_0 = _mm512_add_ps(acc##i##_0, _mm512_loadu_ps(row)); acc##i##_1 = _mm512_add_ps(acc##i##_1, _mm512_loadu_ps(row + 16)); } \
+    _mm512_storeu_ps(row, acc##i##_0);                                                                       \
+    _mm512_storeu_ps(row + 16, acc##i##_1);                                                              \
+  }
+
+// One body for both row counts: REP is CONVLAB_REP14 or CONVLAB_REP6.
+#define UKERNEL(NAME, MR, REP)                                                                                       \
+  __attribute__((target("avx512f,avx2,fma"))) void NAME(long k, const float* ap, const float* bp, float* c, long ldc, \
+                                                      int load_c) {                                                  \
+    REP(DECL)                                                                                                        \
+    for (long p = 0; p < k; p++) {                                                                                   \
+      __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);                                                \
+      REP(STEP)                                                                                                      \
+      ap += MR;                                                                                                      \
+      bp += NR;                                                                                                      \
+    }                                                                                                                \
+    REP(STORE)                                                                                                       \
+  }
+
+UKERNEL(ukernel_14x32, 14, CONVLAB_REP14)
+UKERNEL(ukernel_6x32, 6, CONVLAB_REP6)
+
+}  // namespace
+
+// Products with few rows (a LeNet layer's 6 or 16 output channels) waste most of a 14-row tile: they take 6×32.
+const KernelSet kAvx512Narrow = {"avx512", 6, NR, 192, 120, 3072, ukernel_6x32, nullptr};
+
+// KC 192: the B micro-panel that stays in L1 while A panels stream past it is KC×32 floats, 24 KiB, which leaves
+// room for the A panel even in Zen 4's 32 KiB L1.
+extern const KernelSet kAvx512Set = {"avx512", 14, NR, 192, 336, 3072, ukernel_14x32, &kAvx512Narrow};
+
+}  // namespace convlab
+#else
+namespace convlab {
+extern const KernelSet kAvx512Set = {"avx512", 0, 0, 0, 0, 0, nullptr, nullptr};
+}
+#endif
