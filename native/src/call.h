@@ -48,10 +48,10 @@ enum KernelId {
   K_LN, K_LN_BWD, K_ADAPTIVE_AVGPOOL, K_ADAPTIVE_AVGPOOL_BWD,
 };
 
-// Unary op ids (native-kernels.ts UNARY_OPS, in order).
+// Unary op ids (native-kernels.ts UNARY_ID).
 enum UnaryId {
   U_RELU, U_LEAKY_RELU, U_TANH, U_SIGMOID, U_GELU, U_SILU, U_HARDSWISH, U_HARDSIGMOID, U_EXP, U_LOG, U_NEG, U_SQRT,
-  U_SQUARE, U_ABS, U_POW, U_ADD_SCALAR, U_MUL_SCALAR, U_COUNT,
+  U_SQUARE, U_ABS, U_POW, U_ADD_SCALAR, U_MUL_SCALAR, U_RELU6, U_COUNT,
 };
 enum BinaryId { B_ADD, B_SUB, B_MUL, B_DIV };
 

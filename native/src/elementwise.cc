@@ -36,6 +36,7 @@ inline float unary_value(float xf, double a) {
     case U_ABS: return std::fabs(xf);
     case U_POW: return static_cast<float>(std::pow(x, a));
     case U_ADD_SCALAR: return static_cast<float>(x + a);
+    case U_RELU6: return xf > 6 ? 6.f : xf > 0 ? xf : (xf == xf ? 0.f : xf);  // hardtanh(0, 6); NaN passes
     default: return static_cast<float>(x * a);  // U_MUL_SCALAR
   }
 }
@@ -60,6 +61,7 @@ inline double unary_slope(double x, double y, double a) {
     case U_ABS: return x > 0 ? 1 : x < 0 ? -1 : x;  // Math.sign: ±0 and NaN map to themselves
     case U_POW: return a * std::pow(x, a - 1);
     case U_ADD_SCALAR: return 1;
+    case U_RELU6: return x > 0 && x < 6 ? 1 : 0;  // PyTorch's hardtanh_backward: zero at both kinks
     default: return a;  // U_MUL_SCALAR
   }
 }
@@ -82,7 +84,7 @@ struct Tables {
   static constexpr UnaryFn forward[] = {unary_range<OPS>...};
   static constexpr UnaryBwdFn backward[] = {unary_backward_range<OPS>...};
 };
-using UnaryTables = Tables<0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16>;
+using UnaryTables = Tables<0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17>;
 static_assert(sizeof(UnaryTables::forward) / sizeof(UnaryFn) == U_COUNT, "one entry per unary op");
 
 void run_unary(Call& call, bool backward) {

@@ -29,10 +29,11 @@ export const ADAPTIVE_AVGPOOL = 25;
 export const ADAPTIVE_AVGPOOL_BWD = 26;
 
 /** Unary and binary op ids: the UnaryId and BinaryId enums of native/src/call.h, in order. */
-export const UNARY_OPS: readonly UnaryOp[] = [
-  'relu', 'leaky_relu', 'tanh', 'sigmoid', 'gelu', 'silu', 'hardswish', 'hardsigmoid', 'exp', 'log', 'neg', 'sqrt',
-  'square', 'abs', 'pow', 'add_scalar', 'mul_scalar',
-];
+/** The addon's unary op ids (native/src/call.h UnaryId); a Record, so a new UnaryOp without an id fails to compile. */
+export const UNARY_ID: Record<UnaryOp, number> = {
+  relu: 0, leaky_relu: 1, tanh: 2, sigmoid: 3, gelu: 4, silu: 5, hardswish: 6, hardsigmoid: 7, exp: 8, log: 9, neg: 10,
+  sqrt: 11, square: 12, abs: 13, pow: 14, add_scalar: 15, mul_scalar: 16, relu6: 17,
+};
 export const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div'];
 /** Most axes the strided kernels (binary, copy) take. */
 export const MAX_RANK = 8;

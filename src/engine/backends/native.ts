@@ -223,13 +223,13 @@ export class NativeBackend implements Backend {
 
   unary(op: UnaryOp, x: number, y: number, len: number, alpha: number): void {
     if (len <= 0) return;
-    this.argList(UNARY_INDEX.get(op)!, x, y, len, alpha);
+    this.argList(K.UNARY_ID[op], x, y, len, alpha);
     this.run('unary', K.UNARY, this.par(len * unaryCost(op), this.parallelElements));
   }
 
   unaryBackward(op: UnaryOp, x: number, y: number, dy: number, dx: number, len: number, alpha: number): void {
     if (len <= 0) return;
-    this.argList(UNARY_INDEX.get(op)!, x, y, dy, dx, len, alpha);
+    this.argList(K.UNARY_ID[op], x, y, dy, dx, len, alpha);
     this.run('unaryBackward', K.UNARY_BWD, this.par(len * unaryCost(op), this.parallelElements));
   }
 
@@ -339,4 +339,3 @@ export class NativeBackend implements Backend {
   }
 }
 
-const UNARY_INDEX = new Map(K.UNARY_OPS.map((op, i) => [op, i]));
