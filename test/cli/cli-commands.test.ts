@@ -1,7 +1,8 @@
 /**
  * The CLI commands and training options the first CLI test does not reach: --help, datasets, report, compare,
  * and train with --imbalance, --augment, --val-split 0, --threads / CONVLAB_THREADS, --lrn and --dropout.
- * Each run is a child process on the default (WASM) backend, with a fresh empty --out folder.
+ * Each run is a child process on the default backend (the two that count worker threads force WASM, whose threads
+ * they are), with a fresh empty --out folder.
  *
  * Three short trainings start when the file loads and run while the quick tests do:
  *   imbalanced: lenet5 on mnist-sample made long-tailed (exp:10), 64 images, crop+flip, CONVLAB_THREADS=2;
@@ -23,11 +24,11 @@ const json = (path: string): any => JSON.parse(readFileSync(path, 'utf8'));
 
 const imbalancedDir = freshDir('imbalanced');
 const imbalanced = convlab(['train', 'lenet5', '-d', 'mnist-sample', '--limit', '64', '--epochs', '2', '--batch-size', '32',
-  '--imbalance', 'exp:10', '--augment', 'crop,flip', '--no-report', '--json', '-o', imbalancedDir], { env: { CONVLAB_THREADS: '2' }, countWorkers: true });
+  '--imbalance', 'exp:10', '--augment', 'crop,flip', '--no-report', '--json', '-o', imbalancedDir], { env: { CONVLAB_THREADS: '2', CONVLAB_BACKEND: 'wasm' }, countWorkers: true });
 
 const testValDir = freshDir('test-val');
 const testVal = convlab(['train', 'lenet5', '-d', 'mnist-sample', '--limit', '64', '--epochs', '2', '--batch-size', '32',
-  '--val-split', '0', '--augment', 'none', '--threads', '1', '--no-report', '--json', '-o', testValDir], { env: { CONVLAB_THREADS: '2' }, countWorkers: true });
+  '--val-split', '0', '--augment', 'none', '--threads', '1', '--no-report', '--json', '-o', testValDir], { env: { CONVLAB_THREADS: '2', CONVLAB_BACKEND: 'wasm' }, countWorkers: true });
 
 /** root/{train,test}/{a,b}/*.png: 8×8 RGB images, class a reddish and class b bluish. */
 function writeImageFolder(root: string, perClass: number): void {

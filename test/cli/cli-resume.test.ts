@@ -1,6 +1,6 @@
 /**
- * Kill-and-resume on the default path: `convlab train … --resume` in a child process on the WASM backend with
- * 2 threads. A run killed with SIGKILL, between checkpoints or in the middle of writing one, and resumed with
+ * Kill-and-resume: `convlab train … --resume` in a child process on the WASM backend (CONVLAB_BACKEND=wasm: its
+ * worker threads are what the preload counts) with 2 threads. A run killed with SIGKILL, between checkpoints or in the middle of writing one, and resumed with
  * --resume must end with exactly the checkpoints and metrics of a run that was never interrupted.
  *
  * LeNet-5 on 192 mnist-sample images, batch 16: 12 steps per epoch, 2 epochs, a checkpoint after every step.
@@ -12,7 +12,9 @@ import { watch, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { assertSameTensors, metricsWithoutTimes, trainerMeta } from '../train/helpers.js';
-import { assertOk, convlab, diskDir, freshDir, show, type Run } from './helpers.js';
+import { assertOk, convlab as convlabAnyBackend, diskDir, freshDir, show, type Run } from './helpers.js';
+
+const convlab: typeof convlabAnyBackend = (args, o = {}) => convlabAnyBackend(args, { ...o, env: { CONVLAB_BACKEND: 'wasm', ...o.env } });
 
 const RUNS = diskDir('cli-resume-runs');
 

@@ -24,7 +24,7 @@ export interface StressOptions {
   callsPerHeap?: number;
   /** Only these kernels (default: all). */
   kernels?: readonly KernelName[];
-  /** The backend under test (default wasm); native gets the hooks on the WASM backend it delegates to. */
+  /** The backend under test (default wasm); the pool hooks apply to the WASM backend only. */
   backend?: 'wasm' | 'native';
 }
 
@@ -358,7 +358,7 @@ export async function runStress(o: StressOptions): Promise<StressResult> {
     if (!heap.shared) throw new Error('needs shared WebAssembly memory');
     const wasm = await (o.backend === 'native' ? NativeBackend : WasmBackend).create(heap, { threads: 2, parallelFlops: 1, parallelElements: 1 });
     if (wasm.threads !== 2) { wasm.dispose(); throw new Error(`the ${wasm.name} backend came up with ${wasm.threads} thread(s), not 2`); }
-    (wasm instanceof NativeBackend ? wasm.wasm : wasm).testing.setTestHooks(o.hooks ?? {});
+    if (wasm instanceof WasmBackend) wasm.testing.setTestHooks(o.hooks ?? {});
     const s = new Session(heap, new ReferenceBackend(heap), wasm, seed++);
     heaps++;
     const ballast: number[] = [];

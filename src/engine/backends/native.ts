@@ -24,7 +24,6 @@ export interface NativeBackendOptions {
   isa?: NativeIsa;
   /**
    * Work below which a kernel runs on the calling thread only: flops (default 2^20), elements (default 2^15).
-   * Also passed to the WASM backend that runs the delegated kernels (default: its own thresholds).
    */
   parallelFlops?: number;
   parallelElements?: number;
@@ -72,7 +71,8 @@ export class NativeBackend implements Backend {
     const fromOption = opts.isa !== undefined;
     const { index, name } = chooseIsa(load.addon, fromOption ? opts.isa : process.env.CONVLAB_NATIVE_ISA?.trim(), fromOption ? 'native isa' : 'CONVLAB_NATIVE_ISA');
     const threads = Math.min(MAX_THREADS, Math.max(1, Math.floor(opts.threads ?? threadsFromEnv(await platform()))));
-    const wasm = await WasmBackend.create(heap, { threads, parallelElements: opts.parallelElements, parallelFlops: opts.parallelFlops });
+    // One thread: it only takes the rare calls the native kernels do not, and needs no idle workers for them.
+    const wasm = await WasmBackend.create(heap, { threads: 1 });
     const argsAt = heap.alloc(ARG_SLOTS * 8);
     return new NativeBackend(heap, wasm, load.addon, index, name, threads, argsAt, opts);
   }

@@ -133,7 +133,7 @@ before(async () => {
   w1 = await backend.create(heap, { threads: 1 });
   // Every kernel on two threads, however small the call, and provably so (see runAll).
   w2 = await backend.create(heap, { threads: 2, parallelFlops: 1, parallelElements: 1 });
-  (w2 instanceof NativeBackend ? w2.wasm : w2).testing.setTestHooks({ everyThread: true });
+  if (w2 instanceof WasmBackend) w2.testing.setTestHooks({ everyThread: true });
   arena = new Arena(heap);
 });
 
