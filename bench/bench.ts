@@ -8,7 +8,9 @@
  *
  * With `--peers`, each model cell alternates convlab and PyTorch `--rounds` times (default 2) and reports medians.
  *
- *   npm run bench -- [--quick] [--peers] [--rounds N] [--profile] [--models lenet5,alexnet_cifar|zoo|<names>] [--skip-kernels]
+ * Each model runs in a process of its own, on a fresh heap.
+ *
+ *   npm run bench -- [--quick] [--peers] [--rounds N] [--profile] [--models lenet5,alexnet_cifar|zoo|<names>] [--skip-kernels] [--skip-loader]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -42,6 +44,10 @@ const MODELS: Record<string, { registry: string; input: [number, number, number]
 /** The zoo's CIFAR variants, benchmarked under their registry names (`--models zoo` selects them all). */
 const ZOO = ['googlenet-cifar', 'densenet-bc-100', 'mobilenet_v1-cifar', 'mobilenet_v2-cifar', 'mobilenet_v3-cifar', 'efficientnet_b0-cifar', 'vit-cifar'];
 for (const name of ZOO) MODELS[name] = { registry: name, input: [3, 32, 32], batches: [64] };
+// GoogLeNet-CIFAR (192–832 channels at 32×32 and 16×16) and DenseNet-BC-100 (every layer's input a new concat) need
+// more than the 4 GiB a 32-bit WebAssembly heap can hold to train a batch of 64, so they are measured at 32.
+MODELS['googlenet-cifar']!.batches = [32];
+MODELS['densenet-bc-100']!.batches = [32];
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -109,6 +115,28 @@ function peerCell(model: string, mode: 'train' | 'infer', batch: number, threads
   return JSON.parse(line) as PeerCell;
 }
 
+/** Runs this script once per model with the same options, and gathers the rows. */
+function benchEachModelApart(models: string[]): Record<string, unknown> {
+  const passOn = ['peers', 'quick', 'profile'].filter(flag).map((f) => `--${f}`);
+  if (args.includes('--rounds')) passOn.push('--rounds', option('rounds', ''));
+  const gathered = { models: [] as unknown[], ratio_vs_pytorch: [] as unknown[], memory: [] as unknown[], profile: [] as unknown[] };
+  for (const m of models) {
+    const r = spawnSync(process.execPath, [process.argv[1]!, '--skip-kernels', '--skip-loader', '--models', m, ...passOn],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 2 ** 20 });
+    if (r.status !== 0) { gathered.models.push({ model: m, error: `exit code ${r.status}` }); continue; }
+    const child = JSON.parse(r.stdout) as { models: unknown[]; ratio_vs_pytorch?: unknown[]; memory: unknown; profile?: unknown };
+    gathered.models.push(...child.models);
+    gathered.ratio_vs_pytorch.push(...(child.ratio_vs_pytorch ?? []));
+    gathered.memory.push({ model: m, ...(child.memory as object) });
+    if (child.profile) gathered.profile.push({ model: m, kernels: child.profile });
+  }
+  return {
+    models: gathered.models, memory: gathered.memory,
+    ...(flag('peers') ? { ratio_vs_pytorch: gathered.ratio_vs_pytorch } : {}),
+    ...(flag('profile') ? { profile: gathered.profile } : {}),
+  };
+}
+
 async function main(): Promise<void> {
   const threads = Number(process.env.CONVLAB_THREADS ?? availableParallelism());
   const backend = await initEngine({ threads });
@@ -122,10 +150,17 @@ async function main(): Promise<void> {
       out.kernels_error = (err as Error).message;
     }
   }
-  out.loader = benchLoader();
-  await initEngine({ threads });
   const models = option('models', 'lenet5,alexnet_cifar').split(',').flatMap((m) => (m === 'zoo' ? ZOO : [m]));
   for (const m of models) if (!MODELS[m]) throw new Error(`unknown benchmark model '${m}'. Valid: ${Object.keys(MODELS).join(', ')}`);
+  if (!flag('skip-loader')) out.loader = benchLoader();
+  if (models.length > 1) {
+    // One process per model: the heap never shrinks and keeps freed blocks by exact size, so after a large model
+    // (GoogLeNet-CIFAR fills the 4 GiB a 32-bit heap can hold) the next one would find no room.
+    Object.assign(out, benchEachModelApart(models));
+    process.stdout.write(JSON.stringify(out, null, 1) + '\n');
+    process.exit(0);
+  }
+  await initEngine({ threads });
   // With --peers each cell alternates convlab and PyTorch (A, B, A, B, …) and reports the medians, so that a change in
   // the machine's load during the run hits both sides alike.
   const peers = flag('peers');
@@ -140,14 +175,25 @@ async function main(): Promise<void> {
       for (const batch of MODELS[m]!.batches) {
         const ours: ModelCell[] = [], theirs: PeerCell[] = [];
         let peerError: string | undefined;
-        for (let r = 0; r < rounds; r++) {
-          ours.push(benchModel(m, mode, batch, E.getBackend().threads, growth));
+        let failure: string | undefined;
+        for (let r = 0; r < rounds && !failure; r++) {
+          try {
+            ours.push(benchModel(m, mode, batch, E.getBackend().threads, growth));
+          } catch (err) {
+            failure = (err as Error).message.split('\n')[0];
+            continue;
+          }
           process.stderr.write(`${JSON.stringify(ours.at(-1))}\n`);
           if (!peers || peerError) continue;
           const p = peerCell(m, mode, batch, threads);
           if ('error' in p && p.error) peerError = p.error;
           else theirs.push(p as PeerCell);
           process.stderr.write(`${JSON.stringify(p)}\n`);
+        }
+        if (failure || !ours.length) {
+          comparisons.push({ model: m, mode, batch, error: failure });
+          process.stderr.write(`${m} ${mode} batch ${batch}: ${failure}\n`);
+          continue;
         }
         const cell = {
           ...ours[0]!, rounds,
