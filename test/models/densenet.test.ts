@@ -10,8 +10,7 @@ import * as E from '../../src/engine/index.js';
 import { initEngine } from '../../src/engine/engine.js';
 import { createModel, getModelSpec } from '../../src/models/index.js';
 import { DenseNet, mapLegacyDenseNetKeys, remapStateDictKey, type DenseNetOptions } from '../../src/models/densenet.js';
-import type { Module } from '../../src/nn/index.js';
-import { assertLogitsMatch, readZooJson, readZooTensors, sgdLosses, stateShapes, stdOf, tensorOf } from './zoo-gd-helpers.js';
+import { assertLogitsMatch, loadZooJson, readZooTensors, stateShapes, stdOf, tensorOf, trainSteps, withModel } from './zoo-helpers.js';
 
 await initEngine();
 
@@ -20,17 +19,9 @@ const NAMED = ['densenet121', 'densenet161', 'densenet169', 'densenet201'] as co
 const COUNTS = { densenet121: 7_978_856, densenet161: 28_681_000, densenet169: 14_149_480, densenet201: 20_013_928 };
 type KeyLists = Record<(typeof NAMED)[number] | 'densenet-bc-100', [string, number[]][]>;
 
-function withModel(make: () => Module, fn: (m: Module) => void): void {
-  const m = make();
-  try {
-    E.tidy(() => { fn(m); });
-  } finally {
-    m.dispose();
-  }
-}
 
 test("densenet121/161/169/201: torchvision's parameter counts and state dict (names, order, shapes); [2, 1000] logits from 32×32", TIMEOUT, () => {
-  const keys = readZooJson<KeyLists>('densenet_state_keys.json');
+  const keys = loadZooJson<KeyLists>('densenet_state_keys.json');
   for (const name of NAMED) {
     withModel(() => createModel(name, { numClasses: 1000 }), (m) => {
       assert.equal(m.parameterCount(), COUNTS[name], name);
@@ -48,7 +39,7 @@ test('densenet-bc-100: 769,162 parameters (the paper\'s 0.8 M, within 1 %), name
     const reference = 769_162;
     assert.ok(Math.abs(m.parameterCount() - reference) <= 0.01 * reference, `${m.parameterCount()} parameters`);
     assert.equal(m.parameterCount(), reference);
-    assert.deepEqual(stateShapes(m), readZooJson<KeyLists>('densenet_state_keys.json')['densenet-bc-100']);
+    assert.deepEqual(stateShapes(m), loadZooJson<KeyLists>('densenet_state_keys.json')['densenet-bc-100']);
   });
 });
 
@@ -113,7 +104,7 @@ test("densenet121: 2.834 G multiply-adds at 224×224 (torchvision's figure, with
 for (const name of ['densenet121', 'densenet-bc-100'] as const) {
   test(`${name}: 3 SGD steps on a repeated batch of two 32×32 images lower the loss`, TIMEOUT, () => {
     withModel(() => createModel(name, { numClasses: 10, imageSize: 32 }), (m) => {
-      const losses = sgdLosses(m, [2, 3, 32, 32], 10, 3, 0.02);
+      const losses = trainSteps(m, [2, 3, 32, 32], 10, { lr: 0.02, momentum: 0.9, seed: 11 });
       assert.ok(losses.every(Number.isFinite), `losses ${losses.join(', ')}`);
       assert.ok(losses[2]! < losses[0]!, `losses ${losses.join(', ')}`);
     });

@@ -8,26 +8,16 @@ import assert from 'node:assert/strict';
 import * as E from '../../src/engine/index.js';
 import { initEngine } from '../../src/engine/engine.js';
 import { createModel } from '../../src/models/index.js';
-import type { Module } from '../../src/nn/index.js';
 import { EfficientNet, mbconvConfig, efficientnetSetting } from '../../src/models/efficientnet.js';
 import { makeDivisible } from '../../src/models/blocks.js';
 import { gradcheck } from '../engine/gradcheck.js';
-import { assertLogitsClose, loadState, loadZooJson, loadZooSafetensors, stateShapes, trainSteps } from './zoo-helpers.js';
+import { assertLogitsClose, loadState, loadZooJson, loadZooSafetensors, stateShapes, trainSteps, withModel } from './zoo-helpers.js';
 
 await initEngine();
 
 const TIMEOUT = { timeout: 60_000 };
 const keys = loadZooJson<Record<string, [string, number[]][] | number>>('efficientnet_keys.json');
 
-/** Runs fn inside a tidy scope with a model that is disposed afterwards. */
-function withModel(make: () => Module, fn: (m: Module) => void): void {
-  const m = make();
-  try {
-    E.tidy(() => { fn(m); });
-  } finally {
-    m.dispose();
-  }
-}
 
 test('makeDivisible rounds like torchvision\'s _make_divisible', TIMEOUT, () => {
   const cases: [number, number][] = [[32, 32], [35.2, 32], [17.6, 16], [12, 16], [3, 8], [44.8, 48], [13.2, 16], [220.8, 224]];

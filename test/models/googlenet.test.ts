@@ -10,27 +10,17 @@ import * as E from '../../src/engine/index.js';
 import { initEngine } from '../../src/engine/engine.js';
 import { createModel } from '../../src/models/index.js';
 import { GoogLeNet } from '../../src/models/googlenet.js';
-import type { Module } from '../../src/nn/index.js';
 import { formulaStateDict } from './googlenet-helpers.js';
-import { assertLogitsMatch, readZooJson, readZooTensors, sgdLosses, stateShapes, stdOf, tensorOf } from './zoo-gd-helpers.js';
+import { assertLogitsMatch, loadZooJson, readZooTensors, stateShapes, stdOf, tensorOf, trainSteps, withModel } from './zoo-helpers.js';
 
 await initEngine();
 
 const TIMEOUT = { timeout: 120_000 };
 type KeyLists = Record<'googlenet' | 'googlenet_no_aux' | 'googlenet-cifar', [string, number[]][]>;
 
-/** Runs fn on a model that is disposed afterwards, inside one tidy scope. */
-function withModel(make: () => Module, fn: (m: Module) => void): void {
-  const m = make();
-  try {
-    E.tidy(() => { fn(m); });
-  } finally {
-    m.dispose();
-  }
-}
 
 test("googlenet: torchvision's parameter counts and state dict (names, order, shapes), with and without the auxiliary heads", TIMEOUT, () => {
-  const keys = readZooJson<KeyLists>('googlenet_state_keys.json');
+  const keys = loadZooJson<KeyLists>('googlenet_state_keys.json');
   for (const [aux, count, expected] of [[true, 13_004_888, keys.googlenet], [false, 6_624_904, keys.googlenet_no_aux]] as const) {
     withModel(() => createModel('googlenet', { numClasses: 1000, extra: { auxLogits: aux } }), (m) => {
       assert.equal(m.parameterCount(), count, `auxLogits ${aux}`);
@@ -44,7 +34,7 @@ test('googlenet-cifar: 6,166,250 parameters (kuangliu/pytorch-cifar, within 1 %)
     const cited = 6_166_250;
     assert.ok(Math.abs(m.parameterCount() - cited) <= 0.01 * cited, `${m.parameterCount()} parameters`);
     assert.equal(m.parameterCount(), cited);
-    assert.deepEqual(stateShapes(m), readZooJson<KeyLists>('googlenet_state_keys.json')['googlenet-cifar']);
+    assert.deepEqual(stateShapes(m), loadZooJson<KeyLists>('googlenet_state_keys.json')['googlenet-cifar']);
   });
 });
 
@@ -100,7 +90,7 @@ test('googlenet: 1.498 G multiply-adds at 224×224 (torchvision\'s figure, withi
 for (const [name, size, numClasses] of [['googlenet', 32, 10], ['googlenet-cifar', 32, 10]] as const) {
   test(`${name}: 3 SGD steps on a repeated batch of two ${size}×${size} images lower the loss`, TIMEOUT, () => {
     withModel(() => createModel(name, { numClasses, imageSize: size }), (m) => {
-      const losses = sgdLosses(m, [2, 3, size, size], numClasses, 3, name === 'googlenet' ? 0.01 : 0.02);
+      const losses = trainSteps(m, [2, 3, size, size], numClasses, { lr: name === 'googlenet' ? 0.01 : 0.02, momentum: 0.9, seed: 11 });
       assert.ok(losses.every(Number.isFinite), `losses ${losses.join(', ')}`);
       assert.ok(losses[2]! < losses[0]!, `losses ${losses.join(', ')}`);
     });

@@ -5,19 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import * as E from '../../src/engine/index.js';
 import { createModel, getModelSpec } from '../../src/models/index.js';
 import { makeDivisible } from '../../src/models/blocks.js';
 import type { Module } from '../../src/nn/index.js';
 import { SGD } from '../../src/train/optim.js';
-import { repoRoot } from '../fixtures.js';
 import { formulaInput, loadFormulaWeights } from './mobilenet-helpers.js';
+import { loadZooJson } from './zoo-helpers.js';
 
 await E.initEngine();
 
-const zooFixture = <T>(name: string): T => JSON.parse(readFileSync(join(repoRoot(), 'test', 'fixtures', 'zoo', name), 'utf8')) as T;
 
 function withModel<T>(name: string, opts: Parameters<typeof createModel>[1], fn: (m: Module) => T): T {
   const m = createModel(name, opts);
@@ -47,7 +44,7 @@ test('_make_divisible rounds like torchvision', { timeout: 5_000 }, () => {
 });
 
 test('MobileNets: parameter counts and state dicts equal the references (names, order, shapes)', { timeout: 60_000 }, async (t) => {
-  const keys = zooFixture<Record<string, [string, number[]][]>>('mobilenet_state_keys.json');
+  const keys = loadZooJson<Record<string, [string, number[]][]>>('mobilenet_state_keys.json');
   assert.deepEqual(Object.keys(keys).sort(), NAMED.map(([n]) => n).sort());
   for (const [name, numClasses, count] of NAMED) {
     await t.test(name, () => withModel(name, { numClasses }, (m) => {
@@ -61,7 +58,7 @@ test('MobileNets: parameter counts and state dicts equal the references (names, 
 interface LogitCase { model: string; width: number; num_classes: number; input_shape: number[]; logits: number[] }
 
 test('MobileNets: eval-mode logits match PyTorch (width 0.25, deterministic weights, BN running stats)', { timeout: 60_000 }, async (t) => {
-  const { cases } = zooFixture<{ cases: LogitCase[] }>('mobilenet_logits.json');
+  const { cases } = loadZooJson<{ cases: LogitCase[] }>('mobilenet_logits.json');
   assert.equal(cases.length, NAMED.length);
   for (const c of cases) {
     await t.test(`${c.model} ${c.input_shape.join('×')}`, () => withModel(c.model, { numClasses: c.num_classes, extra: { width: c.width } }, (m) => {

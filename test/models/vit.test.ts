@@ -13,7 +13,7 @@ import { createModel } from '../../src/models/index.js';
 import { VisionTransformer, interpolatePosEmbedding } from '../../src/models/vit.js';
 import type { Module } from '../../src/nn/index.js';
 import { gradcheck } from '../engine/gradcheck.js';
-import { assertLogitsClose, loadState, loadZooJson, loadZooSafetensors, stateShapes, trainSteps } from './zoo-helpers.js';
+import { assertLogitsClose, loadState, loadZooJson, loadZooSafetensors, stateShapes, trainSteps, withModel } from './zoo-helpers.js';
 
 await initEngine();
 
@@ -23,14 +23,6 @@ const fixture = loadZooSafetensors('vit_small.safetensors');
 const small = (imageSize: number): VisionTransformer =>
   new VisionTransformer({ imageSize, patchSize: 8, numLayers: 2, numHeads: 2, hiddenDim: 32, mlpDim: 64, numClasses: 10 });
 
-function withModel(make: () => Module, fn: (m: Module) => void): void {
-  const m = make();
-  try {
-    E.tidy(() => { fn(m); });
-  } finally {
-    m.dispose();
-  }
-}
 
 const logitsOf = (m: Module, name: string): ArrayLike<number> => {
   const x = fixture.extras.get(name)!;
