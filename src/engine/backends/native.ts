@@ -9,6 +9,7 @@
 import type {
   AdamUpdate, AdaptivePoolParams, Backend, BinaryOp, Conv2dParams, GemmParams, Pool2dParams, SgdUpdate, UnaryOp,
 } from '../backend.js';
+import { convFlops, writeConvArgs, writeGemmArgs, writePoolArgs } from './kernel-args.js';
 import type { Heap } from '../heap.js';
 import { chooseIsa, loadNativeAddon, type NativeAddon, type NativeIsa } from './native-addon.js';
 import { platform, threadsFromEnv } from './wasm-platform.js';
@@ -133,11 +134,7 @@ export class NativeBackend implements Backend {
   gemm(p: GemmParams): void {
     if (p.batch <= 0 || p.m <= 0 || p.n <= 0) return;
     const a = this.args();
-    a[0] = p.transA ? 1 : 0; a[1] = p.transB ? 1 : 0;
-    a[2] = p.m; a[3] = p.n; a[4] = p.k;
-    a[5] = p.a; a[6] = p.lda; a[7] = p.b; a[8] = p.ldb; a[9] = p.c; a[10] = p.ldc;
-    a[11] = p.accumulate ? 1 : 0;
-    a[12] = p.batch; a[13] = p.strideA; a[14] = p.strideB; a[15] = p.strideC;
+    writeGemmArgs(a, p);
     this.run('gemm', K.GEMM, this.par(2 * p.m * p.n * p.k * p.batch, this.parallelFlops));
   }
 
@@ -155,23 +152,15 @@ export class NativeBackend implements Backend {
 
   private conv(name: string, id: number, p: Conv2dParams, t0: number, t1: number, t2: number, t3: number): void {
     if (p.n <= 0 || p.oc <= 0 || p.c <= 0) return;
-    const a = this.args();
-    a[0] = p.n; a[1] = p.c; a[2] = p.h; a[3] = p.w; a[4] = p.oc; a[5] = p.kh; a[6] = p.kw;
-    a[7] = p.sh; a[8] = p.sw; a[9] = p.ph; a[10] = p.pw; a[11] = p.dh; a[12] = p.dw;
-    a[13] = p.groups; a[14] = p.oh; a[15] = p.ow;
-    a[16] = t0; a[17] = t1; a[18] = t2; a[19] = t3;
-    const flops = 2 * p.n * p.oc * p.oh * p.ow * (p.c / p.groups) * p.kh * p.kw;
-    this.run(name, id, this.par(flops, this.parallelFlops));
+    writeConvArgs(this.args(), p, t0, t1, t2, t3);
+    this.run(name, id, this.par(convFlops(p), this.parallelFlops));
   }
 
   // -------------------------------------------------------------------------------------------------------------
   // Pooling.
 
   private poolArgs(p: Pool2dParams, t0: number, t1: number, t2: number): void {
-    const a = this.args();
-    a[0] = p.n; a[1] = p.c; a[2] = p.h; a[3] = p.w; a[4] = p.kh; a[5] = p.kw; a[6] = p.sh; a[7] = p.sw;
-    a[8] = p.ph; a[9] = p.pw; a[10] = p.oh; a[11] = p.ow; a[12] = p.countIncludePad ? 1 : 0;
-    a[13] = t0; a[14] = t1; a[15] = t2;
+    writePoolArgs(this.args(), p, t0, t1, t2);
   }
 
   private poolThreads(p: Pool2dParams, taps: number): number {
