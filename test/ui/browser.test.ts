@@ -69,9 +69,11 @@ test('in-browser training: the loss falls, lr and batch size change while it run
   await page.click('#run');
   await page.waitForSelector('body[data-running="false"]');
   const progress = await page.evaluate(() => (globalThis as unknown as { convlab: { progress: { loss: number; step: number; imagesPerSecond: number }[] } }).convlab.progress);
-  const first = progress[0]!.loss, lastThree = progress.slice(-3).map((p) => p.loss);
+  // Reports come by time, not by step, so the last few may reach back to the start of a short run: judge the
+  // reports from step 60 on, which the run is known to have passed.
+  const first = progress[0]!.loss, trained = progress.filter((p) => p.step >= 60).map((p) => p.loss);
   assert.ok(first > 1.5, `the first loss ${first} is an untrained model's`);
-  assert.ok(Math.max(...lastThree) < 0.6 * first, `loss ${first} → ${lastThree.join(', ')}`);
+  assert.ok(trained.length > 0 && Math.max(...trained) < 0.6 * first, `loss ${first} → ${trained.join(', ')}`);
   assert.ok(progress.every((p) => p.imagesPerSecond > 0), 'every progress report carries images/s');
   const paused = await progressCount(page);
   await page.waitForTimeout(500);
