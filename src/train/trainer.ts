@@ -254,7 +254,12 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
   state.firstEpochLosses = firstEpochLosses;
   const evals = state.evals ?? [];
   state.evals = evals;
-  const evalOptions = { mean: stats.mean, std: stats.std, batchSize: Math.max(256, config.batchSize) };
+  const evalOptions = { mean: stats.mean, std: stats.std, batchSize: Math.max(256, config.batchSize), onLog: cb.onLog };
+  const evaluateVal = (): Evaluation => {
+    const val = evaluate(model, valSet, evalOptions);
+    evalOptions.batchSize = val.batchSize; // what fitted once fits every time
+    return val;
+  };
   /** Evaluates on the validation set and appends a point to evals.jsonl (only when evalEverySteps asks for it). */
   const recordEval = (val: Evaluation, epochsDone: number, wallSeconds: number): void => {
     if (evalEvery === 0) return;
@@ -335,7 +340,7 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
         break;
       }
       if (evalEvery > 0 && state.step % evalEvery === 0 && state.batch < batches) {
-        recordEval(evaluate(model, valSet, evalOptions), epoch - 1 + state.batch / batches, trainedSeconds());
+        recordEval(evaluateVal(), epoch - 1 + state.batch / batches, trainedSeconds());
       }
       if (opts.interrupt?.signal && state.batch < batches) {
         checkpoint(E.rng().state());
@@ -345,7 +350,7 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
       dataStart = clock();
     }
 
-    const val = evaluate(model, valSet, evalOptions);
+    const val = evaluateVal();
     const valWhy = divergenceReason(val.loss, firstEpochLosses, divergenceFactor);
     if (valWhy) throw diverged(`validation ${valWhy}`, `the end of epoch ${epoch}`);
     state.wallSeconds += p.seconds;
