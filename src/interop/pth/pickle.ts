@@ -31,9 +31,9 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): Value {
   let stack: Value[] = [];
   const marks: Value[][] = [];
   const memo = new Map<number, Value>();
-  let p = 0;
+  let p = 0, opAt = 0;
 
-  const need = (n: number): void => { if (p + n > bytes.length) fail(`truncated pickle (opcode at byte ${p - 1} needs ${n} more bytes)`); };
+  const need = (n: number): void => { if (p + n > bytes.length) fail(`truncated pickle (opcode at byte ${opAt} runs past the end)`); };
   const u8 = (): number => { need(1); return bytes[p++]!; };
   const u16 = (): number => { need(2); const v = view.getUint16(p, true); p += 2; return v; };
   const u32 = (): number => { need(4); const v = view.getUint32(p, true); p += 4; return v; };
@@ -43,17 +43,17 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): Value {
   const text = (n: number): string => decoder.decode(take(n));
   const line = (): string => {
     const end = bytes.indexOf(0x0a, p);
-    if (end < 0) fail('truncated pickle (unterminated text line)');
+    if (end < 0) fail(`truncated pickle (opcode at byte ${opAt} runs past the end)`);
     const s = decoder.decode(bytes.subarray(p, end));
     p = end + 1;
     return s;
   };
-  const pop = (): Value => { if (!stack.length) fail(`corrupt pickle (stack underflow at byte ${p - 1})`); return stack.pop(); };
-  const top = (): Value => { if (!stack.length) fail(`corrupt pickle (stack underflow at byte ${p - 1})`); return stack[stack.length - 1]; };
+  const pop = (): Value => { if (!stack.length) fail(`corrupt pickle (stack underflow at byte ${opAt})`); return stack.pop(); };
+  const top = (): Value => { if (!stack.length) fail(`corrupt pickle (stack underflow at byte ${opAt})`); return stack[stack.length - 1]; };
   const popMark = (): Value[] => {
     const items = stack;
     const prev = marks.pop();
-    if (!prev) fail(`corrupt pickle (no MARK before byte ${p - 1})`);
+    if (!prev) fail(`corrupt pickle (no MARK before byte ${opAt})`);
     stack = prev!;
     return items;
   };
@@ -69,7 +69,8 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): Value {
   };
 
   for (;;) {
-    const at = p;
+    opAt = p;
+    if (p >= bytes.length) fail('truncated pickle (no STOP opcode)');
     const op = u8();
     switch (op) {
       case 0x80: u8(); break; // PROTO
@@ -123,7 +124,7 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): Value {
       case 0x65: { const items = popMark(); asList(top(), 'APPENDS').push(...items); break; } // APPENDS
       // BUILD sets instance state: an OrderedDict's `_metadata` (module versions), which a state dict does not need.
       case 0x62: pop(); break;
-      default: fail(`unknown pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${at}`);
+      default: fail(`unknown pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${opAt}`);
     }
   }
 }
