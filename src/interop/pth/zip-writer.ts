@@ -8,11 +8,14 @@ import * as zlib from 'node:zlib';
 const ALIGN = 64;
 const DOS_DATE = (0 << 9) | (1 << 5) | 1; // 1980-01-01, the earliest DOS date: files are reproducible byte for byte
 
-let table: Uint32Array | undefined;
 /** CRC-32 (IEEE): node:zlib's when the Node version has it (≥ 20.15), else a table-driven one. */
 export function crc32(data: Uint8Array): number {
   const native = (zlib as { crc32?: (d: Uint8Array) => number }).crc32;
-  if (native) return native(data) >>> 0;
+  return native ? native(data) >>> 0 : tableCrc32(data);
+}
+
+let table: Uint32Array | undefined;
+export function tableCrc32(data: Uint8Array): number {
   if (!table) {
     table = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
