@@ -66,6 +66,21 @@ test("torch.save's layout: archive/data.pkl, archive/data/N per tensor, archive/
   assert.deepEqual(readFileSync(join(DIR, 'again.pth')), bytes, 'the same tensors give the same bytes');
 });
 
+test('every storage record starts on a 64-byte boundary, whatever the sizes before it', TIMEOUT, () => {
+  const file = join(DIR, 'aligned.pth');
+  writePth(file, new Map(Array.from({ length: 9 }, (_, n) => [`t${n}`, { shape: [n], data: new Float32Array(n).fill(n) }])));
+  const bytes = readFileSync(file);
+  const zip = new ZipReader(file);
+  try {
+    const starts = [...zip.entries.values()].filter((e) => e.name.includes('/data/'))
+      .map((e) => e.localHeaderOffset + 30 + bytes.readUInt16LE(e.localHeaderOffset + 26) + bytes.readUInt16LE(e.localHeaderOffset + 28));
+    assert.deepEqual(starts.map((s) => s % 64), new Array(9).fill(0), `data starts ${starts.join(', ')}`);
+  } finally {
+    zip.close();
+  }
+  assert.deepEqual([...readPth(file).entries.get('t5')!.data], [5, 5, 5, 5, 5]);
+});
+
 test('crc32: the standard check value, and node:zlib and the table agree', TIMEOUT, () => {
   const check = new TextEncoder().encode('123456789');
   assert.equal(tableCrc32(check), 0xcbf43926);
