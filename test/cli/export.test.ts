@@ -80,4 +80,10 @@ test('convlab export: --format pth writes a loadable file; a missing or unknown 
   assert.equal(oneLineError(missing), '--format is required: one of safetensors, pth');
   assert.equal(oneLineError(absent), `${join(CWD, 'nope')}: checkpoint not found`);
   assert.equal(existsSync(join(dir, 'model.tflite')), false);
+
+  // --weights takes the .pth wherever it takes safetensors (summary here; train, eval and predict share loadWeights).
+  const summary = await run(['summary', 'lenet5', '--num-classes', '2', '--weights', out, '--no-latency', '--json']);
+  assert.equal(summary.code, 0, show(summary));
+  const weights = (JSON.parse(summary.stdout) as { weights?: { file: string; loaded: number } }).weights;
+  assert.deepEqual([weights?.file, weights?.loaded], [out, 10]);
 });
