@@ -53,3 +53,38 @@ export function writeZip(file: string, entries: [string, Uint8Array][]): void {
 }
 
 export const floats = (...v: number[]): Uint8Array => new Uint8Array(Float32Array.from(v).buffer);
+
+/**
+ * A zip whose central directory keeps every size and offset in zip64 extras and ends with zip64 records (what
+ * writers emit for files over 4 GiB), over the local headers and data ZipWriter writes.
+ */
+export function zip64Of(entries: [string, Uint8Array][]): Buffer {
+  const chunks: Uint8Array[] = [];
+  const zip = new ZipWriter((c) => chunks.push(c.slice()));
+  for (const [name, data] of entries) zip.add(name, data);
+  const body = Buffer.concat(chunks);
+  const central: Buffer[] = [];
+  for (let p = 0; p < body.length;) {
+    const size = body.readUInt32LE(p + 18), n = body.readUInt16LE(p + 26), e = body.readUInt16LE(p + 28);
+    const c = Buffer.alloc(46 + n + 28);
+    c.writeUInt32LE(0x02014b50, 0); c.writeUInt16LE(45, 4); c.writeUInt16LE(45, 6);
+    c.writeUInt32LE(body.readUInt32LE(p + 14), 16); // CRC
+    c.writeUInt32LE(0xffffffff, 20); c.writeUInt32LE(0xffffffff, 24); c.writeUInt16LE(n, 28); c.writeUInt16LE(28, 30);
+    c.writeUInt32LE(0xffffffff, 42);
+    body.copy(c, 46, p + 30, p + 30 + n);
+    c.writeUInt16LE(1, 46 + n); c.writeUInt16LE(24, 48 + n);
+    c.writeBigUInt64LE(BigInt(size), 50 + n); c.writeBigUInt64LE(BigInt(size), 58 + n); c.writeBigUInt64LE(BigInt(p), 66 + n);
+    central.push(c);
+    p += 30 + n + e + size;
+  }
+  const cd = Buffer.concat(central);
+  const record = Buffer.alloc(56);
+  record.writeUInt32LE(0x06064b50, 0); record.writeBigUInt64LE(44n, 4); record.writeUInt16LE(45, 12); record.writeUInt16LE(45, 14);
+  record.writeBigUInt64LE(BigInt(central.length), 24); record.writeBigUInt64LE(BigInt(central.length), 32);
+  record.writeBigUInt64LE(BigInt(cd.length), 40); record.writeBigUInt64LE(BigInt(body.length), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0); locator.writeBigUInt64LE(BigInt(body.length + cd.length), 8); locator.writeUInt32LE(1, 16);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(0xffff, 8); end.writeUInt16LE(0xffff, 10); end.writeUInt32LE(0xffffffff, 12); end.writeUInt32LE(0xffffffff, 16);
+  return Buffer.concat([body, cd, record, locator, end]);
+}

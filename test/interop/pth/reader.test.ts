@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from '../../../src/engine/index.js';
@@ -15,7 +15,7 @@ import { readPth } from '../../../src/interop/pth/index.js';
 import { loadWeights } from '../../../src/train/weights.js';
 import { assertLogitsMatch, readZooTensors, tensorOf } from '../../models/zoo-helpers.js';
 import { useReferenceBackend } from '../../train/helpers.js';
-import { pthFixture, recorded } from './helpers.js';
+import { floats, pthFixture, recorded, statePickle, zip64Of } from './helpers.js';
 
 useReferenceBackend();
 const TIMEOUT = { timeout: 60_000 };
@@ -41,6 +41,21 @@ for (const file of ['dtypes.pth', 'dtypes-deflate.pth']) {
     }
   });
 }
+
+test('zip64: sizes and offsets in zip64 extras and the zip64 end records are followed', TIMEOUT, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'convlab-pth-'));
+  try {
+    const file = join(dir, 'zip64.pth');
+    writeFileSync(file, zip64Of([
+      ['big/data.pkl', statePickle([{ name: 'w', numel: 3, shape: [3] }, { name: 'b', key: '1', numel: 1, shape: [] }])],
+      ['big/data/0', floats(1, 2, 3)], ['big/data/1', floats(-4)], ['big/version', new TextEncoder().encode('3\n')],
+    ]));
+    const r = readPth(file);
+    assert.deepEqual([...r.entries].map(([k, e]) => [k, e.shape, [...e.data]]), [['w', [3], [1, 2, 3]], ['b', [], [-4]]]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('views.pth: four tensors on one storage (offsets, a transposed view, a stepped slice) read once', TIMEOUT, () => {
   const expected = recorded('views.json');
