@@ -121,7 +121,7 @@ export function unpickle(bytes: Uint8Array, o: UnpickleOptions): Value {
       case 0x73: { const v = pop(), k = pop(); asMap(top(), 'SETITEM').set(k, v); break; } // SETITEM
       case 0x75: { const items = popMark(); const d = asMap(top(), 'SETITEMS'); for (let i = 0; i + 1 < items.length; i += 2) d.set(items[i], items[i + 1]); break; } // SETITEMS
       case 0x61: { const v = pop(); asList(top(), 'APPEND').push(v); break; } // APPEND
-      case 0x65: { const items = popMark(); asList(top(), 'APPENDS').push(...items); break; } // APPENDS
+      case 0x65: { const items = popMark(); const list = asList(top(), 'APPENDS'); for (const v of items) list.push(v); break; } // APPENDS (no spread: a long list would overflow the call stack)
       // BUILD sets instance state: an OrderedDict's `_metadata` (module versions), which a state dict does not need.
       case 0x62: pop(); break;
       default: fail(`unknown pickle opcode 0x${op.toString(16).padStart(2, '0')} at byte ${opAt}`);

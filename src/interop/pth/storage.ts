@@ -22,6 +22,9 @@ export const STORAGE_CLASSES: ReadonlyMap<string, { dtype: PthDtype; itemSize: n
   ['BoolStorage', { dtype: 'bool', itemSize: 1 }],
 ] as const);
 
+/** The most elements one tensor may have: the largest typed array length on every supported Node. */
+const MAX_ELEMENTS = 2 ** 31 - 1;
+
 export const isFloatDtype = (d: PthDtype): boolean => d.startsWith('float') || d === 'bfloat16';
 
 /** A persistent id `('storage', torch.FloatStorage, key, location, numel)`, before its bytes are read. */
@@ -40,6 +43,7 @@ export function materialise(t: TensorRef, bytes: StorageBytes, file: string, nam
   const { storage, offset, shape, stride } = t;
   const fail = (problem: string): never => { throw new DataFormatError(file, `${file}: tensor ${name}: ${problem}`); };
   const numel = shape.reduce((a, b) => a * b, 1);
+  if (numel > MAX_ELEMENTS) fail(`${numel} elements, more than a typed array holds (${MAX_ELEMENTS})`);
   if (numel === 0) return isFloatDtype(storage.dtype) ? new Float32Array(0) : new Int32Array(0);
   // The highest element the view touches must lie inside the storage.
   let last = offset;

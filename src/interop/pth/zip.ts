@@ -86,9 +86,20 @@ export class ZipReader {
         localHeaderOffset: dv.getUint32(p + 42, true),
       };
       readZip64Extra(dv, p + 46 + nameLength, extraLength, entry);
+      this.checkEntry(entry);
       this.entries.set(entry.name, entry);
       p += 46 + nameLength + extraLength + commentLength;
     }
+  }
+
+  /** Sizes that cannot be right are refused before anything is allocated for them. */
+  private checkEntry(e: ZipEntry): void {
+    if (e.localHeaderOffset + 30 + e.compressedSize > this.size) {
+      this.fail(`truncated zip (entry ${e.name} needs bytes up to ${e.localHeaderOffset + 30 + e.compressedSize}, the file has ${this.size})`);
+    }
+    if (e.method === 0 && e.size !== e.compressedSize) this.fail(`damaged zip entry ${e.name} (stored, but ${e.compressedSize} bytes hold ${e.size})`);
+    // Deflate expands at most 1032:1.
+    if (e.method === 8 && e.size > e.compressedSize * 1032 + 1024) this.fail(`damaged zip entry ${e.name} (${e.compressedSize} deflated bytes cannot hold ${e.size})`);
   }
 
   /** An entry's bytes; `into` (at least `size` bytes) receives stored data without an extra copy. */
@@ -100,7 +111,7 @@ export class ZipReader {
     if (entry.method !== 8) this.fail(`zip entry ${entry.name} uses compression method ${entry.method} (only stored and deflate are read)`);
     let inflated: Buffer;
     try {
-      inflated = inflateRawSync(this.readAt(dataStart, entry.compressedSize));
+      inflated = inflateRawSync(this.readAt(dataStart, entry.compressedSize), { maxOutputLength: Math.max(1, entry.size) });
     } catch {
       this.fail(`zip entry ${entry.name} does not inflate (corrupt deflate data)`);
     }

@@ -32,6 +32,11 @@ const CASES: Case[] = [
     problem: `truncated zip (needs bytes up to ${centralDirectoryEnd(readFileSync(pthFixture('views.pth')))}, the file has 400)`,
   },
   {
+    name: 'a central directory entry larger than the file',
+    make: (f) => { const b = Buffer.from(readFileSync(pthFixture('views.pth'))); const cd = b.readUInt32LE(b.length - 6); b.writeUInt32LE(0x7fffffff, cd + 20); b.writeUInt32LE(0x7fffffff, cd + 24); writeFileSync(f, b); },
+    problem: `truncated zip (entry views/data.pkl needs bytes up to ${30 + 0x7fffffff}, the file has ${readFileSync(pthFixture('views.pth')).length})`,
+  },
+  {
     name: 'no data.pkl',
     make: (f) => writeZip(f, [VERSION]),
     problem: 'no data.pkl in the zip (not a torch.save file)',
@@ -50,6 +55,11 @@ const CASES: Case[] = [
     name: 'a tensor reaching past its storage',
     make: (f) => writeZip(f, [['archive/data.pkl', statePickle([w(2, [2], { offset: 1 })])], ['archive/data/0', floats(1, 2)], VERSION]),
     problem: 'tensor w: storage 0 is too short (2 float32 elements, the tensor reaches element 2)',
+  },
+  {
+    name: 'a broadcast (stride 0) tensor of more elements than an array holds',
+    make: (f) => writeZip(f, [['archive/data.pkl', statePickle([w(1, [65535, 65535, 2], { stride: [0, 0, 0] })])], ['archive/data/0', floats(1)], VERSION]),
+    problem: 'tensor w: 8589672450 elements, more than a typed array holds (2147483647)',
   },
   {
     name: 'an unknown storage class (dtype)',

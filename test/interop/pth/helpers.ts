@@ -21,7 +21,13 @@ export function str(s: string): Buffer {
   head.writeUInt32LE(b.length, 1);
   return Buffer.concat([head, b]);
 }
-const int = (n: number): Buffer => op(`K${String.fromCharCode(n)}`);
+function int(n: number): Buffer {
+  if (n < 0x100) return op(`K${String.fromCharCode(n)}`); // BININT1
+  const b = Buffer.alloc(n < 0x10000 ? 3 : 5);
+  b[0] = n < 0x10000 ? 0x4d : 0x4a; // BININT2, BININT
+  if (n < 0x10000) b.writeUInt16LE(n, 1); else b.writeInt32LE(n, 1);
+  return b;
+}
 const tuple = (xs: number[]): Buffer => (xs.length ? Buffer.concat([op('('), ...xs.map(int), op('t')]) : op(')'));
 
 export interface TensorSpec { name: string; storageClass?: string; key?: string; numel: number; offset?: number; shape: number[]; stride?: number[] }
