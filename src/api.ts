@@ -3,7 +3,7 @@
  * checkpoints, plots, report), evaluate a run or checkpoint, and predict classes for image files.
  */
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as E from './engine/index.js';
 import { initEngine } from './engine/index.js';
 import {
@@ -22,9 +22,10 @@ import { writeJsonAtomic } from './util/atomic-file.js';
 import { stripUndefined } from './util/strip-undefined.js';
 import { writeReport, type ReportPaths } from './report/index.js';
 import type { Module } from './nn/index.js';
+import { savePth } from './interop/pth/index.js';
 
 /**
- * loadWeights(model, file, { strict, modelName }): sets a model's weights from a plain safetensors state dict with
+ * loadWeights(model, file, { strict, modelName }): sets a model's weights from a plain safetensors or PyTorch .pth state dict with
  * torchvision's key names (e.g. `safetensors.torch.save_file(tv_model.state_dict(), file)`) or from a convlab
  * checkpoint (a run's best.safetensors); saveWeights writes the plain form, which torchvision's models load.
  */
@@ -207,6 +208,34 @@ export async function predict(checkpoint: string, files: string[], opts: { topK?
   });
   model.dispose();
   return out;
+}
+
+/**
+ * The formats `exportWeights` writes, all with torchvision's key names. The lead adds 'onnx' at merge: it calls
+ * `exportOnnx(model, meta, file, opts)` from src/interop/onnx/index.ts.
+ */
+export const EXPORT_FORMATS = ['safetensors', 'pth'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/**
+ * Writes a run's (or checkpoint's) model weights as a plain state dict with torchvision's key names: safetensors
+ * (`safetensors.torch.load_file`) or .pth (`torch.load`), atomically. `file` defaults to model.safetensors or
+ * model.pth beside the checkpoint. Returns the file written and how many tensors it holds.
+ */
+export async function exportWeights(runOrCheckpoint: string, format: ExportFormat, file?: string): Promise<{ file: string; tensors: number }> {
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new Error(`export format '${format}' is invalid: must be one of ${EXPORT_FORMATS.join(', ')}`);
+  const source = checkpointFile(runOrCheckpoint);
+  const out = file ?? join(dirname(source), `model.${format}`);
+  if (resolve(out) === resolve(source)) throw new Error(`${out}: is the checkpoint being exported; choose another output file`);
+  await initEngine();
+  const { model } = loadModel(runOrCheckpoint);
+  try {
+    if (format === 'pth') savePth(model, out);
+    else saveWeights(model, out);
+    return { file: out, tensors: model.stateDict().size };
+  } finally {
+    model.dispose();
+  }
 }
 
 function timestamp(): string {

@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerExport } from './commands/export.js';
 import { registerInfo } from './commands/info.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerSummary } from './commands/summary.js';
@@ -45,6 +46,7 @@ registerInspect(program);
 registerSummary(program);
 registerInfo(program);
 registerUi(program);
+registerExport(program);
 
 program.exitOverride();
 try {

@@ -242,7 +242,7 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
     if (config.weights !== undefined) {
       const loaded = loadWeights(model, config.weights, { strict: config.strictWeights ?? true, modelName: config.model });
       for (const warning of loaded.warnings) cb.onLog?.(`warning: ${warning}`);
-      cb.onLog?.(`initialised from ${config.weights} (${loaded.loaded} tensors)`);
+      cb.onLog?.(`initialised from ${config.weights} (${loaded.loaded} tensors${loaded.source ? `, ${loaded.source}` : ''})`);
     }
     // One traced forward at batch 1: the MACs, and an input too small for the model named by its layer before any work.
     const { macs } = probeForward(model, [trainSet.channels, trainSet.height, trainSet.width], config.model);

@@ -3,7 +3,9 @@
  *   - a plain state dict saved as safetensors with torchvision's keys (`features.0.weight`, …), as written by
  *     `safetensors.torch.save_file(model.state_dict(), path)`, or
  *   - a convlab checkpoint (a run's best.safetensors or last.safetensors), whose `model.*` tensors carry the same
- *     keys behind the prefix.
+ *     keys behind the prefix, or
+ *   - a PyTorch .pth/.pt/.bin file (torch.save of a state dict, or of a checkpoint dict holding one), read by
+ *     src/interop/pth without Python.
  * Keys pass through the model's `stateDictKeyMap` (older names) and each module's `adaptStateDict` hook (e.g. a
  * ViT position embedding learned at another image size) before they are checked against the model.
  */
@@ -11,6 +13,7 @@ import { existsSync, statSync } from 'node:fs';
 import { fmtShape } from '../engine/index.js';
 import type { Module, StateEntry } from '../nn/index.js';
 import { getModelSpec } from '../models/index.js';
+import { readPth, sniffWeightsFormat } from '../interop/pth/index.js';
 import { checkpointFromSafetensors, type LoadedCheckpoint } from './checkpoint.js';
 import { readSafetensors, writeSafetensors, type NamedArray } from './safetensors.js';
 
@@ -42,6 +45,8 @@ export interface LoadWeightsResult {
   warnings: string[];
   /** The checkpoint's metadata (classes, normalisation, model configuration) when the file is a convlab checkpoint. */
   checkpoint?: LoadedCheckpoint['meta'];
+  /** Where in a PyTorch checkpoint dict the state dict was found, e.g. "the state dict under 'model'". */
+  source?: string;
 }
 
 /** "a, b, c, d, e … and 3 more": the first five names of a list. */
@@ -50,11 +55,17 @@ export function listNames(names: readonly string[], first = 5): string {
 }
 
 /** The tensors of a weights file keyed by the model's state-dict names (checkpoint prefix removed), and the checkpoint's metadata. */
-export interface WeightsFile { entries: Map<string, StateEntry>; checkpoint?: LoadedCheckpoint['meta'] }
+export interface WeightsFile { entries: Map<string, StateEntry>; checkpoint?: LoadedCheckpoint['meta']; source?: string }
 
 export function readWeightsFile(file: string): WeightsFile {
   if (!existsSync(file)) throw new Error(`${file}: weights file not found`);
   if (statSync(file).isDirectory()) throw new Error(`${file}: is a folder, expected a .safetensors weights file`);
+  // PyTorch's .pth/.pt/.bin by magic bytes (a zip, or a legacy bare pickle), whatever the extension.
+  if (sniffWeightsFormat(file) !== 'other') {
+    const pth = readPth(file);
+    const where = [pth.checkpointKey !== undefined ? `the state dict under '${pth.checkpointKey}'` : '', pth.strippedModulePrefix ? "keys without their 'module.' prefix" : ''].filter(Boolean).join(', ');
+    return { entries: pth.entries, ...(where ? { source: where } : {}) };
+  }
   const decoded = readSafetensors(file);
   if (decoded.metadata.convlab === undefined) {
     return { entries: new Map([...decoded.tensors].map(([name, t]) => [name, { data: t.data, shape: t.shape }])) };
@@ -114,7 +125,10 @@ export function applyWeights(model: Module, file: string, read: WeightsFile, opt
     missing.length ? `${file}: ${missing.length} of ${what}'s tensors not in the file keep their initial values: ${listNames(missing)}` : '',
     unexpected.length ? `${file}: ${unexpected.length} tensors of the file that ${what} does not have were ignored: ${listNames(unexpected)}` : '',
   ].filter(Boolean);
-  return { file, kind: read.checkpoint ? 'convlab checkpoint' : 'state dict', loaded, missing, unexpected, warnings, checkpoint: read.checkpoint };
+  return {
+    file, kind: read.checkpoint ? 'convlab checkpoint' : 'state dict', loaded, missing, unexpected, warnings, checkpoint: read.checkpoint,
+    ...(read.source !== undefined ? { source: read.source } : {}),
+  };
 }
 
 /**
