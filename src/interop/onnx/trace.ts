@@ -6,7 +6,7 @@
  */
 import * as E from '../../engine/index.js';
 import type { OpAttrs, Tensor } from '../../engine/index.js';
-import type { Module } from '../../nn/index.js';
+import { InputTooSmallError, LayerError, moduleType, traceModules, type Module } from '../../nn/index.js';
 
 export type TracedRef =
   | { kind: 'input' }
@@ -69,7 +69,14 @@ export function traceForward(model: Module, inputShape: readonly number[]): Trac
         ops.push({ op, inputs: inputs.map(refOf), tensorAttrs, attrs: plain, inputShapes: inputs.map((t) => [...t.shape]), outShape: [...out.shape] });
         produced.set(out, ops.length - 1);
       };
-      const y = E.observeOps(onOp, () => model.forward(input));
+      // traceModules names the layer an error happens in; an input too small for the model says where it ran out.
+      let y: Tensor;
+      try {
+        y = E.observeOps(onOp, () => traceModules(model, () => model.forward(input)).result);
+      } catch (err) {
+        if (err instanceof LayerError && err.inputTooSmall) throw new InputTooSmallError(inputShape.slice(1), err, moduleType(model));
+        throw err;
+      }
       return { ops, output: refOf(y), outShape: [...y.shape], inputShape: [...inputShape] };
     }));
   } finally {
