@@ -113,3 +113,7 @@ export function assertStructure(c: Case, s: ModelSummary, opset = 17, batchDim: 
   assert.deepEqual(s.inputs, [{ name: 'input', elemType: 1, dims: [batchDim, spec.defaultInput[0], size, size] }]);
   assert.deepEqual(s.outputs, [{ name: 'logits', elemType: 1, dims: [batchDim, NUM_CLASSES] }]);
 }
+
+/** "batch 1: 2.1e-8 of 1.000; batch 3: …" for the test log. */
+export const describeDiffs = (o: RunOutcome): string =>
+  o.diffs.map((d) => `batch ${d.batch}: max diff ${d.diff.toExponential(2)}, scale ${d.scale.toFixed(3)}`).join('; ') + ` (${o.result.nodes} nodes: ${o.result.opTypes.join(' ')})`;
