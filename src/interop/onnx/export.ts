@@ -64,7 +64,7 @@ export function exportOnnx(model: Module, meta: OnnxExportMeta, file: string, op
     switch (ref.kind) {
       case 'input': return INPUT_NAME;
       case 'value': return values[ref.op]!;
-      case 'state': return g.initializers.has(ref.name) ? ref.name : g.floats(ref.name, ref.tensor.shape, Float32Array.from(ref.tensor.toArray()));
+      case 'state': return g.initializers.has(ref.name) ? ref.name : g.floats(ref.name, ref.tensor.shape, float32(ref.tensor.toArray()));
       case 'constant':
         if (ref.data instanceof Int32Array) throw new Error('onnx export: the forward pass uses an integer constant, which has no mapping');
         return g.floats(`const_${ref.id}`, ref.shape, ref.data);
@@ -98,6 +98,9 @@ export function exportOnnx(model: Module, meta: OnnxExportMeta, file: string, op
   const bytes = writeChunks(file, encodeModel(onnx));
   return { file, opset, bytes, nodes: nodes.length, initializers: initializers.length, opTypes: [...new Set(nodes.map((n) => n.opType))].sort() };
 }
+
+/** The reference backend may hold float64; ONNX gets float32 either way (a copy only when it must convert). */
+const float32 = (a: Float32Array | Float64Array | Int32Array): Float32Array => (a instanceof Float32Array ? a : Float32Array.from(a));
 
 function metadataOf(meta: OnnxExportMeta): Record<string, string> {
   const out: Record<string, string> = {
