@@ -7,6 +7,8 @@
  * It also times one augmented epoch of the data loader ("loader", see loader.ts).
  *
  * With `--peers`, each model cell alternates convlab and PyTorch `--rounds` times (default 2) and reports medians.
+ * LeNet-5's and AlexNet-CIFAR's inference cells also get an ONNX Runtime peer (ort-peer.ts): the same model exported
+ * by convlab and run by onnxruntime-node, reported as `onnxruntime` and `ratio_vs_onnxruntime` (convlab / ort).
  *
  * Each model runs in a process of its own, on a fresh heap.
  *
@@ -22,6 +24,7 @@ import { createModel } from '../src/models/index.js';
 import { SGD } from '../src/train/optim.js';
 import type { Module } from '../src/nn/index.js';
 import { benchLoader } from './loader.js';
+import { ORT_PEER_MODELS, ortInferCell, type OrtCell } from './ort-peer.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): boolean => args.includes(`--${name}`);
@@ -95,6 +98,12 @@ function benchModel(name: string, mode: 'train' | 'infer', batch: number, thread
     model: name, mode, batch, threads, images_per_s: round(ips, 1), median_ms: round(med * 1000, 2), iters,
     params, fwd_macs_per_img: macs, approx_gflops: round((ips * 2 * macs * (mode === 'train' ? 3 : 1)) / 1e9, 2),
   };
+}
+
+/** The ONNX Runtime peer's median and convlab's ratio to it, or the reason it is missing. */
+function ortFigures(convlab: number, cells: OrtCell[], error: string | undefined): Record<string, unknown> {
+  const ips = cells.length ? round(median(cells.map((c) => c.images_per_s)), 1) : null;
+  return { onnxruntime: ips, ratio_vs_onnxruntime: ips ? round(convlab / ips, 3) : null, ...(error ? { onnxruntime_error: error } : {}) };
 }
 
 function round(x: number, digits: number): number {
@@ -173,8 +182,9 @@ async function main(): Promise<void> {
   for (const m of models) {
     for (const mode of ['train', 'infer'] as const) {
       for (const batch of MODELS[m]!.batches) {
-        const ours: ModelCell[] = [], theirs: PeerCell[] = [];
-        let peerError: string | undefined;
+        const ours: ModelCell[] = [], theirs: PeerCell[] = [], ort: OrtCell[] = [];
+        let peerError: string | undefined, ortError: string | undefined;
+        const withOrt = peers && mode === 'infer' && m in ORT_PEER_MODELS;
         let failure: string | undefined;
         for (let r = 0; r < rounds && !failure; r++) {
           try {
@@ -184,6 +194,14 @@ async function main(): Promise<void> {
             continue;
           }
           process.stderr.write(`${JSON.stringify(ours.at(-1))}\n`);
+          if (withOrt && !ortError) {
+            try {
+              ort.push(await ortInferCell(m, MODELS[m]!.input, batch, E.getBackend().threads, minTime));
+              process.stderr.write(`${JSON.stringify({ onnxruntime: ort.at(-1) })}\n`);
+            } catch (err) {
+              ortError = (err as Error).message.split('\n')[0];
+            }
+          }
           if (!peers || peerError) continue;
           const p = peerCell(m, mode, batch, threads);
           if ('error' in p && p.error) peerError = p.error;
@@ -208,6 +226,7 @@ async function main(): Promise<void> {
             model: m, mode, batch, convlab: cell.images_per_s, pytorch, ratio: pytorch ? round(cell.images_per_s / pytorch, 3) : null,
             rounds: ours.map((c, i) => ({ convlab: c.images_per_s, pytorch: theirs[i]?.images_per_s ?? null })),
             ...(peerError ? { error: peerError } : {}),
+            ...(withOrt ? ortFigures(cell.images_per_s, ort, ortError) : {}),
             ...(theirs[0]?.params !== undefined && theirs[0].params !== cell.params ? { warning: `params differ: convlab ${cell.params}, pytorch ${theirs[0].params}` } : {}),
           });
         }

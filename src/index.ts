@@ -10,3 +10,4 @@ export * as pth from './interop/pth/index.js';
 export { initEngine } from './engine/index.js';
 export { TrainingSession, type SessionOptions, type StepResult } from './train/session.js';
 export { startUiServer, type UiServer, type UiServerOptions } from './ui/server.js';
+export { exportOnnx, type OnnxExportMeta, type OnnxExportOptions, type OnnxExportResult } from './interop/onnx/index.js';

@@ -7,6 +7,24 @@ import { Tensor, Storage, fmtShape, sameShape } from './tensor.js';
 
 export type BackwardFn = (gradOut: Tensor, saved: Tensor[]) => (Tensor | null)[];
 
+/** What an op was called with beyond its inputs (strides, axes, shapes, running statistics), for an OpObserver. */
+export type OpAttrs = Readonly<Record<string, number | boolean | readonly number[] | Tensor | null>>;
+/** Sees every op as it runs, graph or not: the ONNX exporter records a model's forward pass with one. */
+export type OpObserver = (op: string, inputs: readonly Tensor[], out: Tensor, attrs: OpAttrs) => void;
+
+let observer: OpObserver | null = null;
+
+/** Runs `body` with `onOp` told of every op that records (all forward ops do, with or without gradients). */
+export function observeOps<T>(onOp: OpObserver, body: () => T): T {
+  if (observer) throw new Error('observeOps: another observer is already active');
+  observer = onOp;
+  try {
+    return body();
+  } finally {
+    observer = null;
+  }
+}
+
 let gradDepth = 0;
 
 export function isGradEnabled(): boolean {
@@ -55,9 +73,10 @@ export class GradNode {
 
 /**
  * Attaches a graph node to `out` when gradients are being recorded and some input needs one. Returns `out`.
- * `saved` lists the tensors the backward function reads, in the order it receives them.
+ * `saved` lists the tensors the backward function reads, in the order it receives them; `attrs` is for observers.
  */
-export function record(op: string, inputs: Tensor[], out: Tensor, saved: Tensor[], backward: BackwardFn): Tensor {
+export function record(op: string, inputs: Tensor[], out: Tensor, saved: Tensor[], backward: BackwardFn, attrs: OpAttrs = {}): Tensor {
+  observer?.(op, inputs, out, attrs);
   if (gradDepth > 0 || !inputs.some((t) => t.requiresGrad)) return out;
   out.requiresGrad = true;
   out.node = new GradNode(op, inputs, saved, backward);

@@ -2,7 +2,7 @@
 export * from './ops/index.js';
 export * as init from './init.js';
 export { Tensor, empty, zeroGrad, shapeSize, contiguousStrides, fmtShape, type Shape, type DType } from './tensor.js';
-export { backward, noGrad, isGradEnabled } from './autograd.js';
+export { backward, noGrad, isGradEnabled, observeOps, type OpObserver, type OpAttrs } from './autograd.js';
 export { tidy, tidyAsync } from './scope.js';
 export { Rng, rng, manualSeed } from './random.js';
 export { getBackend, setBackend, withBackend, liveBuffers, initEngine, describeEngine, type InitOptions } from './engine.js';

@@ -30,7 +30,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
       backend.conv2dBackwardWeight(p, sx!.at, g.at, dw.at, db ? db.at : -1);
     }
     return [dx, dw, db];
-  });
+  }, { stride: [p.sh, p.sw], padding: [p.ph, p.pw], dilation: [p.dh, p.dw], groups: p.groups });
 }
 
 function convParams(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dOptions): Conv2dParams {

@@ -13,7 +13,7 @@ function unaryOp(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
     const dx = output(backend, xs!.shape);
     backend.unaryBackward(op, xs!.at, ys!.at, g.at, dx.at, xs!.size, alpha);
     return [dx];
-  });
+  }, { alpha });
 }
 
 export const relu = (x: Tensor): Tensor => unaryOp('relu', x);

@@ -51,7 +51,7 @@ export function batchNorm(
     backend.batchNormBackward(sx!.at, g.at, n, c, hw, sm!.at, si!.at, sw ? sw.at : -1, training,
       dx ? dx.at : -1, dgamma ? dgamma.at : -1, dbeta ? dbeta.at : -1);
     return [dx, ...(weight ? [dgamma] : []), ...(bias ? [dbeta] : [])];
-  });
+  }, { training, eps, runningMean, runningVar, weight, bias });
   mean.dispose();
   invstd.dispose();
   return result;
@@ -84,7 +84,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
     const db = bias?.requiresGrad ? output(backend, bias.shape) : null;
     backend.layerNormBackward(sx!.at, g.at, rows, cols, sm!.at, si!.at, sw ? sw.at : -1, dx ? dx.at : -1, dw ? dw.at : -1, db ? db.at : -1);
     return [dx, ...(weight ? [dw] : []), ...(bias ? [db] : [])];
-  });
+  }, { normalizedShape, eps, weight, bias });
   mean.dispose();
   invstd.dispose();
   return result;

@@ -1,6 +1,6 @@
 /** Max, average and adaptive-average 2-D pooling. */
 import type { Pool2dParams } from '../backend.js';
-import { record } from '../autograd.js';
+import { record, type OpAttrs } from '../autograd.js';
 import type { Tensor } from '../tensor.js';
 import { assertFloat, backendOf, output, pair, shapeError, spatialSizeError } from './util.js';
 
@@ -23,7 +23,7 @@ export function maxPool2d(x: Tensor, kernel: number | [number, number], opts: Po
     const dx = output(backend, x.shape);
     backend.maxPool2dBackward(p, g.at, si!.at, dx.at);
     return [dx];
-  });
+  }, poolAttrs(p));
   idx.dispose(); // the graph node keeps its own reference while it needs the indices
   return result;
 }
@@ -38,7 +38,7 @@ export function avgPool2d(x: Tensor, kernel: number | [number, number], opts: Po
     const dx = output(backend, x.shape);
     backend.avgPool2dBackward(p, g.at, dx.at);
     return [dx];
-  });
+  }, { ...poolAttrs(p), countIncludePad: p.countIncludePad });
 }
 
 export function adaptiveAvgPool2d(x: Tensor, size: number | [number, number]): Tensor {
@@ -54,7 +54,12 @@ export function adaptiveAvgPool2d(x: Tensor, size: number | [number, number]): T
     const dx = output(backend, x.shape);
     backend.adaptiveAvgPool2dBackward(p, g.at, dx.at);
     return [dx];
-  });
+  }, { outputSize: [oh, ow] });
+}
+
+/** The window geometry an observer needs; the output size tells it whether ceil mode added a window. */
+function poolAttrs(p: Pool2dParams): OpAttrs {
+  return { kernel: [p.kh, p.kw], stride: [p.sh, p.sw], padding: [p.ph, p.pw], outputSize: [p.oh, p.ow] };
 }
 
 function poolParams(op: string, x: Tensor, kernel: number | [number, number], opts: Pool2dOptions): Pool2dParams {

@@ -34,7 +34,7 @@ function scaledSum(op: string, x: Tensor, axes: number | number[] | undefined, k
     gk.dispose();
     if (average) backend.unary('mul_scalar', dx.at, dx.at, dx.size, factor);
     return [dx];
-  });
+  }, { axes: [...reduced].sort((a, b) => a - b), keepDims });
 }
 
 /** Broadcasts x to `shape` (a copy). Its gradient sums back over the broadcast axes. */
@@ -45,7 +45,7 @@ export function expand(x: Tensor, shape: Shape): Tensor {
   }
   const y = expandRaw(x, shape);
   const inShape = x.shape;
-  return record('expand', [x], y, [], (g) => [sumTo(g, inShape)]);
+  return record('expand', [x], y, [], (g) => [sumTo(g, inShape)], { shape: [...shape] });
 }
 
 function expandRaw(x: Tensor, shape: Shape): Tensor {

@@ -15,7 +15,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   }
   if (shapeSize(dims) !== x.size) throw shapeError('reshape', 'cannot reshape', x.shape, shape);
   const inShape = x.shape;
-  return record('reshape', [x], viewAs(x, dims), [], (g) => [viewAs(g, inShape)]);
+  return record('reshape', [x], viewAs(x, dims), [], (g) => [viewAs(g, inShape)], { shape: dims });
 }
 
 /** Flattens axes from `startAxis` on into one, like torch.flatten(x, 1). */
@@ -32,7 +32,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const y = permuteRaw(x, perm);
   const inverse = new Array<number>(perm.length);
   perm.forEach((p, i) => { inverse[p] = i; });
-  return record('permute', [x], y, [], (g) => [permuteRaw(g, inverse)]);
+  return record('permute', [x], y, [], (g) => [permuteRaw(g, inverse)], { perm: [...perm] });
 }
 
 function permuteRaw(x: Tensor, perm: readonly number[]): Tensor {
@@ -78,7 +78,7 @@ export function concat(tensors: Tensor[], axis = 0): Tensor {
   return record('concat', tensors, y, [], (g) => {
     let at = 0;
     return sizes.map((n) => { const piece = sliceRaw(g, a, at, n); at += n; return piece; });
-  });
+  }, { axis: a });
 }
 
 /** Splits x along `axis` into pieces of the given sizes (or `sizes` equal pieces when a number). */
@@ -107,7 +107,7 @@ export function slice(x: Tensor, axis: number, start: number, length: number): T
     g.backend.fill(dx.at, dx.size, 0);
     copyBlock(g, dx, a, start);
     return [dx];
-  });
+  }, { axis: a, start, length });
 }
 
 function sliceRaw(x: Tensor, axis: number, start: number, length: number): Tensor {
@@ -136,5 +136,5 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[]): Te
     const dx = output(g.backend, inShape);
     g.backend.copy(g.at + origin, strides, dx.at, contiguousStrides(inShape), inShape);
     return [dx];
-  });
+  }, { before: full.map(([b]) => b), after: full.map(([, e]) => e) });
 }
