@@ -112,7 +112,7 @@ export function freezeModules(model: Module, prefixes: readonly string[], modelN
   const params = [...model.namedParameters()];
   for (const prefix of prefixes) {
     if (!params.some(([name]) => underPath(name, prefix))) {
-      const top = model.namedChildren().filter(([, m]) => m.parameters().length > 0).map(([name]) => name);
+      const top = [...new Set(params.map(([name]) => name.split('.')[0]!))];
       throw new Error(`--freeze '${prefix}': ${modelName} has no parameters under '${prefix}'; its top-level modules are ${top.join(', ')}`);
     }
   }
