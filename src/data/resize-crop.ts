@@ -4,6 +4,9 @@
  * (triangle filter widened by the downscale factor, coefficients in 22-bit fixed point, a horizontal pass then a
  * vertical one, each rounded to bytes), so the bytes equal PIL's for the same decoded input.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findPackageRoot } from './files.js';
 
 /** ImageNet's channel statistics (RGB), as torchvision normalises for its pretrained weights. */
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
@@ -150,4 +153,21 @@ export function normalizePlanar(pixels: Uint8Array, channels: number, mean: read
     out[i] = (pixels[i]! / 255 - mean[c]!) / std[c]!;
   }
   return out;
+}
+
+/** torchvision's ratio of resize to crop for ImageNet weights (256 / 224), applied to another crop size. */
+export function imagenetResizeFor(crop: number): number {
+  return Math.round((crop * 256) / 224);
+}
+
+let classNames: string[] | undefined;
+
+/** The 1000 ImageNet class names in the order of torchvision's logits (assets/imagenet-classes.json). */
+export function imagenetClasses(): string[] {
+  if (!classNames) {
+    const file = join(findPackageRoot(), 'assets', 'imagenet-classes.json');
+    classNames = (JSON.parse(readFileSync(file, 'utf8')) as { classes: string[] }).classes;
+    if (classNames.length !== 1000) throw new Error(`${file}: expected 1000 class names, found ${classNames.length}`);
+  }
+  return classNames;
 }

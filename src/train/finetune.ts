@@ -15,7 +15,8 @@
  */
 import type { Tensor } from '../engine/index.js';
 import { Linear, type Module, type StateEntry } from '../nn/index.js';
-import { getModelSpec } from '../models/index.js';
+import { createModel, getModelSpec } from '../models/index.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../data/index.js';
 import { applyWeights, readWeightsFile, type LoadWeightsResult, type WeightsFile } from './weights.js';
 
 export interface ClassifierHead { name: string; layer: Linear }
@@ -143,4 +144,38 @@ function keepInEvalMode(m: Module): void {
   const train = m.train.bind(m);
   m.train = () => train(false);
   m.train();
+}
+
+export interface PretrainedInputs {
+  /** Normalisation the weights were trained with, when known: ImageNet's for 1000-class state dicts, a checkpoint's own. */
+  mean?: number[];
+  std?: number[];
+  /** Model options the weights need (GoogLeNet: transformInput for ImageNet weights, auxLogits only when the file has the aux heads). */
+  extra?: Record<string, unknown>;
+  /** One line saying what was chosen, when anything was. */
+  message?: string;
+}
+
+/**
+ * What fine-tuning from `file` needs besides its tensors: the input normalisation the weights expect, and the
+ * model options that torchvision sets when it loads such weights. `channels` is the dataset's.
+ */
+export function pretrainedInputs(modelName: string, file: string, channels: number, read: WeightsFile = readWeightsFile(file)): PretrainedInputs {
+  const spec = getModelSpec(modelName);
+  if (read.checkpoint) {
+    const { mean, std } = read.checkpoint;
+    return mean?.length === channels && std?.length === channels
+      ? { mean, std, extra: read.checkpoint.model.extra, message: `normalising with ${file}'s mean and std, as it was trained` } : {};
+  }
+  const extra: Record<string, unknown> = {};
+  if (spec.extraOptions.includes('auxLogits')) extra['auxLogits'] = [...read.entries.keys()].some((k) => k.startsWith('aux1.'));
+  const probe = createModel(modelName, { numClasses: 2, extra: Object.keys(extra).length ? extra : undefined });
+  const classes = fileClassCount(probe, read, modelName);
+  probe.dispose();
+  if (classes !== 1000 || channels !== 3) return Object.keys(extra).length ? { extra } : {};
+  if (spec.extraOptions.includes('transformInput')) extra['transformInput'] = true;
+  return {
+    mean: IMAGENET_MEAN, std: IMAGENET_STD, extra: Object.keys(extra).length ? extra : undefined,
+    message: `normalising with ImageNet's mean and std (${file} has 1000 classes: ImageNet weights)${extra['transformInput'] ? '; transform_input on, as torchvision sets it for them' : ''}`,
+  };
 }
