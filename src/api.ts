@@ -152,7 +152,7 @@ function fineTuneInputs(config: RecordedConfig, channels: number, runDir: string
     return { mean: meta.mean, std: meta.std };
   }
   if (config.weights === undefined) return {};
-  const p = pretrainedInputs(config.model, config.weights, channels);
+  const p = pretrainedInputs(config.model, config.weights, channels, { freeze: config.freeze });
   if (p.extra) config.modelExtra = { ...p.extra, ...config.modelExtra };
   if (p.message) log?.(p.message);
   return { mean: p.mean, std: p.std };

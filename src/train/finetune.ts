@@ -110,13 +110,8 @@ export interface FreezeResult {
  * matches nothing is an error listing the model's top-level modules.
  */
 export function freezeModules(model: Module, prefixes: readonly string[], modelName = model.constructor.name): FreezeResult {
+  checkFreezePaths(model, prefixes, modelName);
   const params = [...model.namedParameters()];
-  for (const prefix of prefixes) {
-    if (!params.some(([name]) => underPath(name, prefix))) {
-      const top = [...new Set(params.map(([name]) => name.split('.')[0]!))];
-      throw new Error(`--freeze '${prefix}': ${modelName} has no parameters under '${prefix}'; its top-level modules are ${top.join(', ')}`);
-    }
-  }
   const trainable: Tensor[] = [];
   let trainableCount = 0, frozenCount = 0;
   for (const [name, p] of params) {
@@ -134,6 +129,17 @@ export function freezeModules(model: Module, prefixes: readonly string[], modelN
   if (trainable.length === 0) throw new Error(`--freeze '${prefixes.join(',')}' freezes every parameter of ${modelName}: nothing would be trained`);
   const message = `frozen: ${prefixes.join(', ')} (${frozenCount.toLocaleString('en-US')} parameters); training ${trainableCount.toLocaleString('en-US')} parameters`;
   return { trainable, trainableCount, frozenCount, message };
+}
+
+/** Throws one line when a path of `prefixes` matches no parameter of `model`, listing its top-level modules. */
+export function checkFreezePaths(model: Module, prefixes: readonly string[], modelName: string): void {
+  const names = [...model.namedParameters()].map(([name]) => name);
+  for (const prefix of prefixes) {
+    if (!names.some((name) => underPath(name, prefix))) {
+      const top = [...new Set(names.map((name) => name.split('.')[0]!))];
+      throw new Error(`--freeze '${prefix}': ${modelName} has no parameters under '${prefix}'; its top-level modules are ${top.join(', ')}`);
+    }
+  }
 }
 
 /**
@@ -160,8 +166,9 @@ export interface PretrainedInputs {
  * What fine-tuning from `file` needs besides its tensors: the input normalisation the weights expect, and the
  * model options that torchvision sets when it loads such weights. `channels` is the dataset's.
  */
-export function pretrainedInputs(modelName: string, file: string, channels: number, read: WeightsFile = readWeightsFile(file)): PretrainedInputs {
+export function pretrainedInputs(modelName: string, file: string, channels: number, o: { freeze?: readonly string[]; read?: WeightsFile } = {}): PretrainedInputs {
   const spec = getModelSpec(modelName);
+  const read = o.read ?? readWeightsFile(file);
   if (read.checkpoint) {
     const { mean, std } = read.checkpoint;
     return mean?.length === channels && std?.length === channels
@@ -170,8 +177,14 @@ export function pretrainedInputs(modelName: string, file: string, channels: numb
   const extra: Record<string, unknown> = {};
   if (spec.extraOptions.includes('auxLogits')) extra['auxLogits'] = [...read.entries.keys()].some((k) => k.startsWith('aux1.'));
   const probe = createModel(modelName, { numClasses: 2, extra: Object.keys(extra).length ? extra : undefined });
-  const classes = fileClassCount(probe, read, modelName);
-  probe.dispose();
+  let classes: number | undefined;
+  try {
+    // Checked here, on a model built anyway, so that a mistyped path fails before anything is reported.
+    if (o.freeze) checkFreezePaths(probe, o.freeze, modelName);
+    classes = fileClassCount(probe, read, modelName);
+  } finally {
+    probe.dispose();
+  }
   if (classes !== 1000 || channels !== 3) return Object.keys(extra).length ? { extra } : {};
   if (spec.extraOptions.includes('transformInput')) extra['transformInput'] = true;
   return {
