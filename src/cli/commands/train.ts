@@ -101,7 +101,8 @@ export function trainOptions(f: TrainFlags): TrainOptions {
 
 /** The command that continues an interrupted run: the same flags, with --resume instead of --overwrite. */
 export function resumeCommand(argv: readonly string[], out: string): string {
-  const args = argv.slice(2).filter((a) => a !== '--overwrite' && a !== '--resume');
+  // --weights (and its --strict) only initialise a new run, and are refused with --resume: the checkpoint has them.
+  const args = argv.slice(2).filter((a, i, all) => a !== '--overwrite' && a !== '--resume' && !/^--(weights|strict)(=|$)/.test(a) && !/^--(weights|strict)$/.test(all[i - 1] ?? ''));
   if (!args.includes('-o') && !args.some((a) => a === '--out' || a.startsWith('--out='))) args.push('--out', out);
   const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
   return ['convlab', ...args, '--resume'].map(quote).join(' ');
