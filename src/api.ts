@@ -7,16 +7,18 @@ import { dirname, join, resolve } from 'node:path';
 import * as E from './engine/index.js';
 import { initEngine } from './engine/index.js';
 import {
-  classCounts, DataFormatError, decodeImageFile, loadDataset, makeImbalanced, splitTrainVal, stratifiedSubset, type ImageDataset, type LoadDatasetOptions,
+  classCounts, DataFormatError, decodeImageFile, imagenetResizeFor, loadDataset, loadImageCentreCrop, normalizePlanar, makeImbalanced, splitTrainVal, stratifiedSubset, type ImageDataset, type LoadDatasetOptions,
 } from './data/index.js';
 import { formatReport, type ClassificationReport } from './metrics/index.js';
-import { createModel } from './models/index.js';
+import { createModel, getModelSpec } from './models/index.js';
 import { defaultRecipe } from './train/recipes.js';
 import { evaluate } from './train/evaluate.js';
 import { loadCheckpoint } from './train/checkpoint.js';
 import { applyWeights, loadWeights, saveWeights, type LoadWeightsOptions, type LoadWeightsResult } from './train/weights.js';
 import { trainAsync, writeEvaluation, type InterruptRequest, type TrainCallbacks, type TrainConfig, type EpochRow } from './train/trainer.js';
 import { assertFiniteOutputs } from './train/divergence.js';
+import { modelFromWeights } from './train/pretrained.js';
+import { pretrainedInputs } from './train/finetune.js';
 import { openRunDir } from './train/run-lock.js';
 import { writeJsonAtomic } from './util/atomic-file.js';
 import { stripUndefined } from './util/strip-undefined.js';
@@ -46,6 +48,8 @@ export interface TrainOptions extends TrainOverrides {
   imbalance?: string;
   /** Use only the first N images of the (shuffled, stratified) training set: quick experiments. */
   limit?: number;
+  /** folder: datasets: fit every image to N×N (shorter side resized, centre crop) in the model's channels. */
+  imageSize?: number;
   threads?: number;
   callbacks?: TrainCallbacks;
   /** Skip the plots and report.html (tests). */
@@ -61,6 +65,7 @@ interface RecordedConfig extends TrainConfig {
   valSplit?: number;
   imbalance?: string;
   limit?: number;
+  imageSize?: number;
 }
 
 export interface TrainSummary {
@@ -86,7 +91,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainSummary> {
     optimizer: { ...recipe.optimizer, ...o.optimizer }, loss: { ...recipe.loss, ...o.loss },
   };
 
-  const dataOpts: LoadDatasetOptions = { dataDir: o.dataDir };
+  const dataOpts: LoadDatasetOptions = { dataDir: o.dataDir, folder: folderFit(o.model, o.dataset, o.imageSize) };
   let trainSet = await loadDataset(o.dataset, { ...dataOpts, split: 'train' });
   const testSet = await loadDataset(o.dataset, { ...dataOpts, split: 'test' });
   if (o.imbalance) {
@@ -113,7 +118,8 @@ export async function trainModel(o: TrainOptions): Promise<TrainSummary> {
     const counts = { train: classCounts(trainSet), val: classCounts(valSet), test: classCounts(testSet) };
     writeJsonAtomic(join(runDir, 'class_counts.json'), counts);
 
-    const result = await trainAsync(config, { train: trainSet, val: valSet }, runDir, { resume: o.resume, callbacks: o.callbacks, interrupt: o.interrupt });
+    const inputs = fineTuneInputs(config, trainSet.channels, runDir, o.resume, o.callbacks?.onLog);
+    const result = await trainAsync(config, { train: trainSet, val: valSet, ...inputs }, runDir, { resume: o.resume, callbacks: o.callbacks, interrupt: o.interrupt });
     const ev = evaluate(result.model, testSet, { mean: result.meta.mean, std: result.meta.std, onLog: o.callbacks?.onLog });
     assertFiniteOutputs(ev.loss, runDir);
     writeEvaluation(runDir, 'test', ev);
@@ -126,6 +132,31 @@ export async function trainModel(o: TrainOptions): Promise<TrainSummary> {
   } finally {
     lock.release();
   }
+}
+
+/** --image-size for folder datasets: the size, and the model's channels (an ImageNet model takes grey images as RGB). */
+function folderFit(model: string, dataset: string, imageSize: number | undefined): LoadDatasetOptions['folder'] {
+  if (imageSize === undefined) return undefined;
+  if (!dataset.startsWith('folder:')) throw new Error(`--image-size applies to folder: datasets; ${dataset} has a fixed size`);
+  return { height: imageSize, width: imageSize, channels: getModelSpec(model).defaultInput[0], fit: 'crop' };
+}
+
+/**
+ * The normalisation (and model options) fine-tuning needs: those the weights were trained with (ImageNet's for
+ * torchvision's weights; see train/finetune.ts). A resumed run takes its own from its last checkpoint.
+ */
+function fineTuneInputs(config: RecordedConfig, channels: number, runDir: string, resume: boolean | undefined, log?: (line: string) => void): { mean?: number[]; std?: number[] } {
+  const last = join(runDir, 'last.safetensors');
+  if (resume && existsSync(last)) {
+    const meta = loadCheckpoint(last).meta;
+    config.modelExtra ??= meta.model.extra;
+    return { mean: meta.mean, std: meta.std };
+  }
+  if (config.weights === undefined) return {};
+  const p = pretrainedInputs(config.model, config.weights, channels, { freeze: config.freeze });
+  if (p.extra) config.modelExtra = { ...p.extra, ...config.modelExtra };
+  if (p.message) log?.(p.message);
+  return { mean: p.mean, std: p.std };
 }
 
 /** The checkpoint file a path names: itself, or a run directory's best.safetensors. */
@@ -182,29 +213,68 @@ export interface Prediction {
   error?: string;
 }
 
-export async function predict(checkpoint: string, files: string[], opts: { topK?: number; threads?: number } & WeightsOverride = {}): Promise<Prediction[]> {
+export interface PredictOptions extends WeightsOverride {
+  topK?: number;
+  threads?: number;
+  /**
+   * Prepare images as torchvision evaluates ImageNet models (shorter side resized, centre crop) instead of
+   * stretching them to the model's input; predictPretrained always does.
+   */
+  imagenet?: boolean;
+}
+
+export async function predict(checkpoint: string, files: string[], opts: PredictOptions = {}): Promise<Prediction[]> {
   await initEngine({ threads: opts.threads });
   const { model, meta } = loadModel(checkpoint, opts);
   const { inChannels: c, imageSize: s } = meta.model;
-  const k = Math.min(opts.topK ?? 3, meta.classes.length);
+  if (opts.imagenet && c !== 3) throw new Error(`--imagenet: ${checkpointFile(checkpoint)} is a ${c}-channel model; ImageNet preprocessing needs 3 channels`);
+  const pixels = (file: string, notes: string[]): Uint8Array => (opts.imagenet
+    ? loadImageCentreCrop(file, { resize: imagenetResizeFor(s), crop: s })
+    : decodeImageFile(file, { channels: c, height: s, width: s }, (note) => notes.push(note)));
+  return classifyFiles(model, files, { pixels, shape: [c, s, s], mean: meta.mean, std: meta.std, classes: meta.classes, topK: opts.topK, source: checkpointFile(checkpoint) });
+}
+
+/**
+ * Predicts with a model built from a plain weights file with torchvision's key names (no convlab checkpoint):
+ * ImageNet weights get torchvision's ImageNet preprocessing and class names (see train/pretrained.ts).
+ */
+export async function predictPretrained(modelName: string, weights: string, files: string[], opts: Omit<PredictOptions, 'weights'> = {}): Promise<Prediction[]> {
+  await initEngine({ threads: opts.threads });
+  const p = modelFromWeights(modelName, weights, { imagenet: opts.imagenet, strict: opts.strict });
+  for (const warning of p.load.warnings) opts.onWarning?.(warning);
+  const pixels = (file: string): Uint8Array => loadImageCentreCrop(file, { resize: p.resize, crop: p.crop });
+  return classifyFiles(p.model, files, { pixels, shape: [p.channels, p.crop, p.crop], mean: p.mean, std: p.std, classes: p.classes, topK: opts.topK, source: weights });
+}
+
+interface Classify {
+  pixels: (file: string, notes: string[]) => Uint8Array;
+  shape: [number, number, number];
+  mean: number[];
+  std: number[];
+  classes: string[];
+  topK?: number;
+  /** The weights, named when the outputs are not finite. */
+  source: string;
+}
+
+/** Top-k classes of each file; an unreadable file is reported in its Prediction and the others still classified. Disposes the model. */
+function classifyFiles(model: Module, files: string[], o: Classify): Prediction[] {
+  const k = Math.min(o.topK ?? 3, o.classes.length);
+  const [c, h, w] = o.shape;
   const out = files.map((file): Prediction => {
     let pixels: Uint8Array;
     const notes: string[] = [];
     try {
-      pixels = decodeImageFile(file, { channels: c, height: s, width: s }, (note) => notes.push(note));
+      pixels = o.pixels(file, notes);
     } catch (err) {
       if (!(err instanceof DataFormatError)) throw err;
       return { file, top: [], notes, error: err.message };
     }
-    const x = new Float32Array(pixels.length);
-    for (let i = 0; i < pixels.length; i++) {
-      const ch = Math.floor(i / (s * s));
-      x[i] = (pixels[i]! / 255 - meta.mean[ch]!) / meta.std[ch]!;
-    }
-    const probs = E.noGrad(() => E.tidy(() => E.softmax(model.forward(E.tensor(x, [1, c, s, s]))).toFloat32()));
-    if (!probs.every(Number.isFinite)) assertFiniteOutputs(NaN, checkpointFile(checkpoint));
+    const x = normalizePlanar(pixels, c, o.mean, o.std);
+    const probs = E.noGrad(() => E.tidy(() => E.softmax(model.forward(E.tensor(x, [1, c, h, w]))).toFloat32()));
+    if (!probs.every(Number.isFinite)) assertFiniteOutputs(NaN, o.source);
     const order = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, k);
-    return { file, top: order.map((i) => ({ class: meta.classes[i]!, index: i, probability: probs[i]! })), notes };
+    return { file, top: order.map((i) => ({ class: o.classes[i]!, index: i, probability: probs[i]! })), notes };
   });
   model.dispose();
   return out;

@@ -9,6 +9,7 @@ import { getModelSpec, listModels, unsupportedOptionMessage } from '../models/in
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
 import { MONITOR_NAMES } from '../train/trainer.js';
 import { LOCK_FILE, lockHolder } from '../train/run-lock.js';
+import { parseFreezeList } from '../train/finetune.js';
 
 /** A bad flag value; main.ts prints its message as the one line the user sees. */
 export class FlagError extends Error {
@@ -85,6 +86,17 @@ function strictFlag(raw: RawFlags, weights: string | undefined): boolean {
   const v = choiceFlag(raw, 'strict', '--strict', ['true', 'false'] as const);
   if (v !== undefined && weights === undefined) throw new FlagError('--strict applies to --weights: pass --weights FILE too');
   return v !== 'false';
+}
+
+/** --freeze features[,classifier.0]: module paths (checked against the model when it is built). */
+function freezeFlag(raw: RawFlags): string[] | undefined {
+  const v = text(raw, 'freeze');
+  if (v === undefined) return undefined;
+  const paths = parseFreezeList(v);
+  if (paths.length === 0 || !paths.every((p) => /^[\w.]+$/.test(p))) {
+    throw new FlagError(`--freeze '${v}' is invalid: must be a comma-separated list of module paths, e.g. features or features,classifier.0`);
+  }
+  return paths;
 }
 
 /** --input CxHxW, e.g. 3x32x32 (× also accepted). */
@@ -219,6 +231,10 @@ export interface TrainFlags {
   /** Initialise the model from this file (torchvision-named state dict or convlab checkpoint). */
   weights?: string;
   strictWeights: boolean;
+  /** Module paths whose parameters are not trained (--freeze features). */
+  freeze?: string[];
+  /** folder: datasets: fit images to N×N. */
+  imageSize?: number;
 }
 
 export function parseTrainFlags(model: string, raw: RawFlags): TrainFlags {
@@ -265,7 +281,10 @@ export function parseTrainFlags(model: string, raw: RawFlags): TrainFlags {
     json: bool(raw, 'json'),
     weights: weightsFlag(raw),
     strictWeights: true,
+    freeze: freezeFlag(raw),
+    imageSize: positiveInt(raw, 'imageSize', '--image-size'),
   };
+  if (flags.imageSize !== undefined && !flags.dataset.startsWith('folder:')) throw new FlagError(`--image-size applies to folder: datasets; ${flags.dataset} has a fixed image size`);
   flags.strictWeights = strictFlag(raw, flags.weights);
   if (flags.weights !== undefined && resume) throw new FlagError('--weights and --resume exclude each other: --weights initialises a new run, --resume continues from the run\'s own checkpoint');
   const spec = getModelSpec(flags.model);
@@ -299,15 +318,29 @@ export function parseEvalFlags(path: string, raw: RawFlags): EvalFlags {
   };
 }
 
-export interface PredictFlags { checkpoint: string; files: string[]; topK: number; threads?: number; json: boolean; weights?: string; strict: boolean }
+export interface PredictFlags {
+  /** Absent with --model, where every argument is an image. */
+  checkpoint?: string;
+  files: string[];
+  topK: number;
+  threads?: number;
+  json: boolean;
+  weights?: string;
+  strict: boolean;
+  model?: string;
+  imagenet: boolean;
+}
 
-export function parsePredictFlags(checkpoint: string, files: string[], raw: RawFlags): PredictFlags {
-  const path = checkpointArgument(checkpoint), weights = weightsFlag(raw);
-  return {
-    checkpoint: path, files,
-    topK: positiveInt(raw, 'topK', '--top-k') ?? 3, threads: threadsFlag(raw), json: bool(raw, 'json'),
-    weights, strict: strictFlag(raw, weights),
-  };
+export function parsePredictFlags(first: string, rest: string[], raw: RawFlags): PredictFlags {
+  const weights = weightsFlag(raw), model = text(raw, 'model');
+  const common = { topK: positiveInt(raw, 'topK', '--top-k') ?? 3, threads: threadsFlag(raw), json: bool(raw, 'json'), weights, strict: strictFlag(raw, weights), imagenet: bool(raw, 'imagenet') };
+  if (model !== undefined) {
+    if (weights === undefined) throw new FlagError(`--model ${modelArgument(model)} needs --weights FILE: a state dict with torchvision's key names (e.g. ImageNet weights)`);
+    return { ...common, model: modelArgument(model), files: [first, ...rest] };
+  }
+  const checkpoint = checkpointArgument(first);
+  if (rest.length === 0) throw new FlagError(`predict: no image files given after the checkpoint ${first} (or pass --model NAME --weights FILE to predict without a checkpoint)`);
+  return { ...common, checkpoint, files: rest };
 }
 
 export interface SummaryFlags {

@@ -17,6 +17,7 @@ import pngjs from 'pngjs';
 import { validateDataset, type ImageDataset } from './dataset.js';
 import { DataFormatError, emptyFileError } from './errors.js';
 import { isDirectory, readBytes } from './files.js';
+import { resizeShorterSideCenterCrop, type ResizeCropOptions } from './resize-crop.js';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
 
@@ -189,6 +190,15 @@ export function decodeImageFile(path: string, shape: ImageShape, note: (line: st
   return toShape(img, shape);
 }
 
+/**
+ * An image file as torchvision evaluates ImageNet models: decoded, converted to RGB (grey images get three equal
+ * channels, as PIL's convert('RGB')), shorter side resized, centre-cropped: planar 3×crop×crop bytes.
+ */
+export function loadImageCentreCrop(path: string, o: ResizeCropOptions): Uint8Array {
+  const img = readImageFile(path);
+  return resizeShorterSideCenterCrop(rgbaToPlanar(img.rgba, img.width, img.height, 3), 3, img.height, img.width, o);
+}
+
 export interface FolderListing {
   classes: string[];
   files: { path: string; label: number }[];
@@ -232,6 +242,12 @@ export interface FolderOptions {
   height?: number;
   width?: number;
   name?: string;
+  /**
+   * How images of another size are fitted: 'stretch' (default) resizes to height × width with plain bilinear;
+   * 'crop' (square sizes) resizes the shorter side with antialiasing and centre-crops, as torchvision's
+   * Resize + CenterCrop, keeping the aspect ratio.
+   */
+  fit?: 'stretch' | 'crop';
 }
 
 /** Load an image folder into memory. */
@@ -246,9 +262,13 @@ export function loadImageFolder(root: string, opts: FolderOptions = {}): ImageDa
   const size = channels * height * width;
   const images = new Uint8Array(files.length * size);
   const labels = new Int32Array(files.length);
+  if (opts.fit === 'crop' && height !== width) throw new Error(`${root}: fit 'crop' makes square images, got ${width}×${height}`);
+  const fitted = (img: DecodedImage): Uint8Array => (opts.fit === 'crop'
+    ? resizeShorterSideCenterCrop(rgbaToPlanar(img.rgba, img.width, img.height, channels), channels, img.height, img.width, { resize: height, crop: height })
+    : toShape(img, shape));
   files.forEach((f, i) => {
     const img = i === 0 ? first : readImageFile(f.path);
-    images.set(toShape(img, shape), i * size);
+    images.set(fitted(img), i * size);
     labels[i] = f.label;
   });
   return validateDataset({

@@ -7,6 +7,7 @@ export * from './idx.js';
 export * from './tar.js';
 export * from './cifar.js';
 export * from './folder.js';
+export * from './resize-crop.js';
 export * from './registry.js';
 export * from './loader.js';
 export * from './imbalance.js';

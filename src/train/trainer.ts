@@ -18,7 +18,7 @@ import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoin
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-file.js';
 import { clipGradNorm, DEFAULT_DIVERGENCE_FACTOR, divergenceReason, median, TrainingDiverged } from './divergence.js';
 import { removeStaleTempFiles } from './run-lock.js';
-import { loadWeights } from './weights.js';
+import { freezeModules, loadForFineTuning } from './finetune.js';
 
 export interface TrainConfig {
   model: string;
@@ -40,6 +40,8 @@ export interface TrainConfig {
   weights?: string;
   /** With `weights`: refuse missing or unexpected keys (default true); false lists them and goes on. */
   strictWeights?: boolean;
+  /** Module paths whose parameters are not trained (fine-tuning only the head: ["features"]); see finetune.ts. */
+  freeze?: string[];
   /** Also checkpoint every this many steps inside an epoch (0 = only at epoch ends). */
   checkpointEvery: number;
   /**
@@ -224,7 +226,9 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
     classes: trainSet.classes, mean: stats.mean, std: stats.std,
   };
   const model = createModel(config.model, { ...meta.model });
-  const optimizer = createOptimizer(model.parameters(), config.optimizer);
+  const frozen = config.freeze?.length ? freezeModules(model, config.freeze, config.model) : undefined;
+  if (frozen) cb.onLog?.(frozen.message);
+  const optimizer = createOptimizer(frozen?.trainable ?? model.parameters(), config.optimizer);
   const lastPath = join(runDir, 'last.safetensors'), bestPath = join(runDir, 'best.safetensors');
 
   let state: TrainerState = {
@@ -240,9 +244,9 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
     cb.onLog?.(`resuming ${runDir} at epoch ${state.epoch + 1}, batch ${state.batch}`);
   } else {
     if (config.weights !== undefined) {
-      const loaded = loadWeights(model, config.weights, { strict: config.strictWeights ?? true, modelName: config.model });
+      const loaded = loadForFineTuning(model, config.weights, { strict: config.strictWeights ?? true, modelName: config.model });
       for (const warning of loaded.warnings) cb.onLog?.(`warning: ${warning}`);
-      cb.onLog?.(`initialised from ${config.weights} (${loaded.loaded} tensors${loaded.source ? `, ${loaded.source}` : ''})`);
+      cb.onLog?.(loaded.message);
     }
     // One traced forward at batch 1: the MACs, and an input too small for the model named by its layer before any work.
     const { macs } = probeForward(model, [trainSet.channels, trainSet.height, trainSet.width], config.model);

@@ -35,6 +35,9 @@ test('the printed resume command repeats the flags, with --resume instead of --o
   assert.equal(resumeCommand(['node', 'main.js', 'train', 'lenet5', '-d', 'mnist-sample', '--overwrite', '-o', 'runs/a b'], 'runs/a b'),
     "convlab train lenet5 -d mnist-sample -o 'runs/a b' --resume");
   assert.equal(resumeCommand(['node', 'main.js', 'train', 'lenet5', '-d', 'mnist-sample'], 'runs/lenet5-x'), 'convlab train lenet5 -d mnist-sample --out runs/lenet5-x --resume');
+  // A fine-tuning run resumes from its own checkpoint: --weights and --strict are dropped, --freeze kept.
+  assert.equal(resumeCommand(['node', 'main.js', 'train', 'm', '--weights', 'w.safetensors', '--strict', 'false', '--weights=x', '--freeze', 'features', '-o', 'r'], 'r'),
+    'convlab train m --freeze features -o r --resume');
 });
 
 // The WASM engine on one thread: resume is exact on it too, and it evaluates the 2,000 test images in a

@@ -1,6 +1,6 @@
 /** `convlab eval` and `convlab predict`: use a trained checkpoint. */
 import type { Command } from 'commander';
-import { evaluateCheckpoint, predict } from '../../api.js';
+import { evaluateCheckpoint, predict, predictPretrained } from '../../api.js';
 import { formatConfusion } from '../../metrics/index.js';
 import { parseEvalFlags, parsePredictFlags, type RawFlags } from '../flags.js';
 
@@ -26,8 +26,10 @@ export function registerInspect(program: Command): void {
 
   program.command('predict')
     .description('top-k classes for image files (PNG or JPEG); an unreadable image is reported and the rest still classified')
-    .argument('<checkpoint>', 'run directory or .safetensors checkpoint')
-    .argument('<images...>', 'image files')
+    .argument('<checkpoint>', 'run directory or .safetensors checkpoint (with --model: the first image)')
+    .argument('[images...]', 'image files')
+    .option('--model <name>', 'no checkpoint: build this model from --weights (torchvision key names); ImageNet weights get ImageNet preprocessing and class names')
+    .option('--imagenet', 'resize the shorter side and centre-crop as torchvision evaluates ImageNet models (256/224), instead of stretching')
     .option('-k, --top-k <k>', 'how many classes to show (default 3)')
     .option('--weights <file>', 'predict with these weights instead (torchvision-named state dict or convlab checkpoint) in the checkpoint\'s configuration')
     .option('--strict <true|false>', 'with --weights: refuse missing or unexpected keys (default true)')
@@ -35,7 +37,8 @@ export function registerInspect(program: Command): void {
     .option('--json', 'print predictions as JSON')
     .action(async (ckpt: string, files: string[], raw: RawFlags) => {
       const f = parsePredictFlags(ckpt, files, raw);
-      const preds = await predict(f.checkpoint, f.files, { topK: f.topK, threads: f.threads, weights: f.weights, strict: f.strict, onWarning });
+      const common = { topK: f.topK, threads: f.threads, strict: f.strict, imagenet: f.imagenet, onWarning };
+      const preds = f.model !== undefined ? await predictPretrained(f.model, f.weights!, f.files, common) : await predict(f.checkpoint!, f.files, { ...common, weights: f.weights });
       for (const p of preds) {
         for (const note of p.notes) process.stderr.write(`note: ${note}\n`);
         if (p.error) process.stderr.write(`convlab: ${p.error}\n`);

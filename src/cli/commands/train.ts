@@ -59,6 +59,8 @@ export function registerTrain(program: Command): void {
     .option('--clip-grad-norm <x>', 'scale gradients down to this L2 norm before each update')
     .option('--weights <file>', 'initialise from a safetensors state dict with torchvision\'s key names, or a convlab checkpoint')
     .option('--strict <true|false>', 'with --weights: refuse missing or unexpected keys (default true)')
+    .option('--image-size <n>', 'folder: datasets: resize each image\'s shorter side to n and centre-crop n×n (in the model\'s channels)')
+    .option('--freeze <paths>', 'train only the rest: parameters under these module paths (e.g. features) get no updates, their BatchNorm stays in eval mode')
     .option('--threads <n>', 'worker threads (default $CONVLAB_THREADS or the core count)')
     .option('--no-report', 'skip plots and report.html')
     .option('--json', 'print the summary as JSON')
@@ -94,14 +96,15 @@ export function trainOptions(f: TrainFlags): TrainOptions {
     seed: f.seed, valSplit: f.valSplit, limit: f.limit, augment: f.augment, imbalance: f.imbalance, sampler: f.sampler, monitor: f.monitor,
     patience: f.patience, checkpointEvery: f.checkpointEvery, threads: f.threads, noReport: !f.report,
     divergenceFactor: f.divergenceFactor, clipGradNorm: f.clipGradNorm, timeBudgetSeconds: f.timeBudgetSeconds, evalEverySteps: f.evalEverySteps,
-    weights: f.weights, strictWeights: f.weights !== undefined ? f.strictWeights : undefined,
+    weights: f.weights, strictWeights: f.weights !== undefined ? f.strictWeights : undefined, freeze: f.freeze, imageSize: f.imageSize,
     modelExtra: f.lrn || f.dropout !== undefined ? definedOnly({ lrn: f.lrn || undefined, dropout: f.dropout }) : undefined,
   };
 }
 
 /** The command that continues an interrupted run: the same flags, with --resume instead of --overwrite. */
 export function resumeCommand(argv: readonly string[], out: string): string {
-  const args = argv.slice(2).filter((a) => a !== '--overwrite' && a !== '--resume');
+  // --weights (and its --strict) only initialise a new run, and are refused with --resume: the checkpoint has them.
+  const args = argv.slice(2).filter((a, i, all) => a !== '--overwrite' && a !== '--resume' && !/^--(weights|strict)(=|$)/.test(a) && !/^--(weights|strict)$/.test(all[i - 1] ?? ''));
   if (!args.includes('-o') && !args.some((a) => a === '--out' || a.startsWith('--out='))) args.push('--out', out);
   const quote = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
   return ['convlab', ...args, '--resume'].map(quote).join(' ');
