@@ -10,3 +10,4 @@ export * from './folder.js';
 export * from './registry.js';
 export * from './loader.js';
 export * from './imbalance.js';
+export * from './airbench-batches.js';
