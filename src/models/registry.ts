@@ -74,8 +74,8 @@ const specs: ModelSpec[] = [
     name: 'airbench94',
     description: "airbench94 (Keller Jordan's CIFAR-10 speedrun): whitening conv, three conv groups 64/256/256; 1,972,792 params",
     defaultInput: [3, 32, 32],
-    extraOptions: [],
-    create: (o) => new Airbench94({ numClasses: o.numClasses, inChannels: o.inChannels }),
+    extraOptions: ['widths'],
+    create: (o) => new Airbench94({ numClasses: o.numClasses, inChannels: o.inChannels, widths: o.extra?.['widths'] as [number, number, number] | undefined }),
   },
 ];
 

@@ -32,6 +32,8 @@ export interface AirbenchConfig {
   translate: number;
   /** 0: none, 1: mirror, 2: mirror and ±1-pixel translation. */
   ttaLevel: number;
+  /** The three conv groups' widths (default 64, 256, 256); smaller for tests. */
+  widths?: [number, number, number];
   /** Steps between lookahead updates. */
   lookaheadEvery: number;
   /** Also checkpoint every this many steps inside an epoch (0: at epoch ends only). */

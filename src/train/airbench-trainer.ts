@@ -84,10 +84,10 @@ export async function trainAirbench(c: AirbenchConfig, data: AirbenchData, runDi
   const { train: trainSet, test: testSet, mean, std } = data;
   E.manualSeed(c.seed);
   const meta: CheckpointMeta = {
-    model: { name: c.model, numClasses: trainSet.classes.length, inChannels: trainSet.channels, imageSize: trainSet.height },
+    model: { name: c.model, numClasses: trainSet.classes.length, inChannels: trainSet.channels, imageSize: trainSet.height, extra: c.widths ? { widths: c.widths } : undefined },
     classes: trainSet.classes, mean, std,
   };
-  const model = createModel(c.model, { numClasses: meta.model.numClasses, inChannels: meta.model.inChannels });
+  const model = createModel(c.model, { numClasses: meta.model.numClasses, inChannels: meta.model.inChannels, extra: meta.model.extra });
   if (!(model instanceof Airbench94)) throw new Error(`airbench recipe: model '${c.model}' is not airbench94`);
   checkMemory(c, model, E.getBackend().heap.maximumBytes);
   const batches = new AirbenchBatches(trainSet, { batchSize: c.batchSize, seed: c.seed, mean, std, flip: c.flip, translate: c.translate });
