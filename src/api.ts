@@ -117,7 +117,7 @@ export async function trainModel(o: TrainOptions): Promise<TrainSummary> {
     writeJsonAtomic(join(runDir, 'class_counts.json'), counts);
 
     const result = await trainAsync(config, { train: trainSet, val: valSet }, runDir, { resume: o.resume, callbacks: o.callbacks, interrupt: o.interrupt });
-    const ev = evaluate(result.model, testSet, { mean: result.meta.mean, std: result.meta.std });
+    const ev = evaluate(result.model, testSet, { mean: result.meta.mean, std: result.meta.std, onLog: o.callbacks?.onLog });
     assertFiniteOutputs(ev.loss, runDir);
     writeEvaluation(runDir, 'test', ev);
     const report = o.noReport ? undefined : await writeReport(runDir);

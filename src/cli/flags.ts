@@ -49,6 +49,16 @@ const nonNegativeInt = (raw: RawFlags, key: string, flag: string): number | unde
 const fraction = (raw: RawFlags, key: string, flag: string): number | undefined =>
   numberFlag(raw, key, flag, { min: 0, max: 1, maxExclusive: true, allowed: 'a number from 0 up to (not including) 1' });
 
+/** A duration such as `90s`, `10m`, `1.5h` or plain seconds, in seconds (> 0); undefined when the flag is absent. */
+export function durationFlag(raw: RawFlags, key: string, flag: string): number | undefined {
+  const v = text(raw, key);
+  if (v === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$/.exec(v);
+  const seconds = m ? Number(m[1]) * ({ s: 1, m: 60, h: 3600 } as const)[(m[2] ?? 's') as 's' | 'm' | 'h'] : NaN;
+  if (!(seconds > 0)) throw new FlagError(`${flag} ${describe(v)} is invalid: expected a duration > 0 such as 90s, 10m or 1.5h`);
+  return seconds;
+}
+
 export function choiceFlag<T extends string>(raw: RawFlags, key: string, flag: string, choices: readonly T[]): T | undefined {
   const v = text(raw, key);
   if (v === undefined) return undefined;
@@ -201,6 +211,8 @@ export interface TrainFlags {
   lrn: boolean;
   dropout?: number;
   checkpointEvery?: number;
+  timeBudgetSeconds?: number;
+  evalEverySteps?: number;
   divergenceFactor?: number;
   clipGradNorm?: number;
   threads?: number;
@@ -247,6 +259,8 @@ export function parseTrainFlags(model: string, raw: RawFlags): TrainFlags {
     lrn: bool(raw, 'lrn'),
     dropout: fraction(raw, 'dropout', '--dropout'),
     checkpointEvery: nonNegativeInt(raw, 'checkpointEvery', '--checkpoint-every'),
+    timeBudgetSeconds: durationFlag(raw, 'timeBudget', '--time-budget'),
+    evalEverySteps: nonNegativeInt(raw, 'evalEvery', '--eval-every'),
     divergenceFactor: numberFlag(raw, 'divergenceFactor', '--divergence-factor', { min: 1, minExclusive: true, allowed: 'a number > 1 (a step loss above this × the first epoch\'s median stops training)' }),
     clipGradNorm: numberFlag(raw, 'clipGradNorm', '--clip-grad-norm', { min: 0, minExclusive: true, allowed: 'a number > 0' }),
     threads: threadsFlag(raw),

@@ -24,6 +24,11 @@ export interface HeapOptions {
   maximumBytes?: number;
 }
 
+/** The tensor heap cannot grow further (WebAssembly's 32-bit memory stops at 4 GiB): a smaller batch may fit. */
+export class HeapExhausted extends Error {
+  override name = 'HeapExhausted';
+}
+
 export class Heap {
   readonly memory: WebAssembly.Memory;
   readonly floatBytes: 4 | 8;
@@ -68,11 +73,7 @@ export class Heap {
     const size = alignUp(Math.max(bytes, ALIGN));
     const list = this.freeBySize.get(size);
     let ptr = list && list.length > 0 ? list.pop()! : -1;
-    if (ptr < 0) {
-      if (this.top + size > this.memory.buffer.byteLength) this.grow(this.top + size);
-      ptr = this.top;
-      this.top += size;
-    }
+    if (ptr < 0) ptr = this.bump(size);
     this.sizeOf.set(ptr, size);
     this.liveBytes += size;
     if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
@@ -89,6 +90,74 @@ export class Heap {
     list.push(ptr);
   }
 
+  /** A new block at the top of the heap; when the heap cannot grow, free blocks are merged and reused first. */
+  private bump(size: number): number {
+    if (this.top + size > this.memory.buffer.byteLength) {
+      try {
+        this.grow(this.top + size);
+      } catch (err) {
+        if (!(err instanceof HeapExhausted)) throw err;
+        const reused = this.defragment(size);
+        if (reused < 0) throw err;
+        return reused;
+      }
+    }
+    const ptr = this.top;
+    this.top += size;
+    return ptr;
+  }
+
+  /**
+   * Free blocks are kept by exact size, so a workload whose sizes change (a smaller batch after a failed large one,
+   * a DenseNet's many widths) can fill the heap with blocks it never reuses. Merges adjacent free blocks, gives
+   * those at the top back, and returns a block of `size` (best fit, split) or -1 when none is left.
+   */
+  private defragment(size: number): number {
+    const blocks: [number, number][] = [];
+    for (const [blockSize, list] of this.freeBySize) for (const ptr of list) blocks.push([ptr, blockSize]);
+    blocks.sort((a, b) => a[0] - b[0]);
+    const merged: [number, number][] = [];
+    for (const block of blocks) {
+      const last = merged.at(-1);
+      if (last && last[0] + last[1] === block[0]) last[1] += block[1];
+      else merged.push([block[0], block[1]]);
+    }
+    const highest = merged.at(-1);
+    if (highest && highest[0] + highest[1] === this.top) {
+      this.top = highest[0];
+      merged.pop();
+    }
+    this.freeBySize.clear();
+    let best = -1;
+    for (let i = 0; i < merged.length; i++) if (merged[i]![1] >= size && (best < 0 || merged[i]![1] < merged[best]![1])) best = i;
+    let ptr = -1;
+    if (this.top + size <= this.memory.buffer.byteLength || this.tryGrow(this.top + size)) {
+      ptr = this.top;
+      this.top += size;
+    } else if (best >= 0) {
+      const [at, blockSize] = merged[best]!;
+      ptr = at;
+      merged[best] = [at + size, blockSize - size];
+    }
+    for (const [at, blockSize] of merged) {
+      if (blockSize === 0) continue;
+      let list = this.freeBySize.get(blockSize);
+      if (!list) this.freeBySize.set(blockSize, (list = []));
+      list.push(at);
+    }
+    return ptr;
+  }
+
+  private tryGrow(neededBytes: number): boolean {
+    try {
+      this.grow(neededBytes);
+      return true;
+    } catch (err) {
+      if (err instanceof HeapExhausted) return false;
+      throw err;
+    }
+  }
+
   private grow(neededBytes: number): void {
     const have = this.memory.buffer.byteLength;
     // Grow geometrically so that a model's first step does not grow page by page.
@@ -98,7 +167,7 @@ export class Heap {
     try {
       this.memory.grow(pages);
     } catch {
-      throw new Error(`heap: out of memory growing from ${mb(have)} to ${mb(target)} MiB (limit ${mb(this.maximumBytes)} MiB)`);
+      throw new HeapExhausted(`heap: out of memory growing from ${mb(have)} to ${mb(target)} MiB (limit ${mb(this.maximumBytes)} MiB)`);
     }
   }
 

@@ -6,7 +6,7 @@ export { backward, noGrad, isGradEnabled } from './autograd.js';
 export { tidy, tidyAsync } from './scope.js';
 export { Rng, rng, manualSeed } from './random.js';
 export { getBackend, setBackend, withBackend, liveBuffers, initEngine, describeEngine, type InitOptions } from './engine.js';
-export { Heap } from './heap.js';
+export { Heap, HeapExhausted } from './heap.js';
 export { ReferenceBackend } from './backends/reference.js';
 export type { Backend, BackendName } from './backend.js';
 export { countMacs } from './macs.js';

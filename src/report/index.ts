@@ -54,8 +54,9 @@ export async function writeReport(dir: string, options: WriteReportOptions = {})
   );
   charts.confusionMatrix = cm.svg;
   let accuracyVsTime: ReportPaths['accuracyVsTime'];
-  if (wallClock(run.metrics).some((t) => t !== null)) {
-    const avt = await writeChart(dir, 'accuracy-vs-time', accuracyVsTimeSpec(run.metrics, { subtitle, evalSetName }));
+  const timed = run.evals ?? run.metrics;
+  if (wallClock(timed).some((t) => t !== null)) {
+    const avt = await writeChart(dir, 'accuracy-vs-time', accuracyVsTimeSpec(timed, { subtitle, evalSetName }));
     charts.accuracyVsTime = avt.svg;
     accuracyVsTime = { svg: avt.svgPath, png: avt.pngPath };
   }

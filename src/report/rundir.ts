@@ -202,6 +202,9 @@ export async function readRun(dir: string, options: ReadRunOptions = {}): Promis
   const config = parseConfig(configPath, parseJson(configPath, configText!));
   const metrics = parseMetrics(metricsPath, metricsText!);
   const run: RunData = { dir, config, metrics };
+  const evalsPath = join(dir, 'evals.jsonl');
+  const evalsText = await readText(evalsPath, true);
+  if (evalsText !== undefined && evalsText.trim() !== '') run.evals = parseMetrics(evalsPath, evalsText);
   if (evalText !== undefined) run.eval = parseEval(evalPath, parseJson(evalPath, evalText));
   if (countsText !== undefined) run.classCounts = parseClassCounts(countsPath, parseJson(countsPath, countsText));
   return run;

@@ -81,6 +81,8 @@ export interface RunData {
   config: RunConfig;
   /** Epoch rows in file order. */
   metrics: EpochMetrics[];
+  /** evals.jsonl, when the run evaluated every n steps: the finer accuracy-against-time curve. */
+  evals?: EpochMetrics[];
   /** Absent only when `readRun` was called with `requireEval: false` and there is no eval.json. */
   eval?: EvalResult;
   classCounts?: ClassCounts;

@@ -11,22 +11,40 @@ export interface Evaluation {
   logits: Float32Array;
   predictions: Int32Array;
   labels: Int32Array;
+  /** The batch size that fitted (smaller than asked when the heap could not hold the asked one). */
+  batchSize: number;
 }
 
 export interface EvaluateOptions {
+  /** Images per forward pass (default 256); halved until it fits when the heap cannot hold a batch's activations. */
   batchSize?: number;
+  onLog?: (line: string) => void;
   mean: number[];
   std: number[];
   indices?: ArrayLike<number>;
 }
 
 export function evaluate(model: Module, ds: ImageDataset, opts: EvaluateOptions): Evaluation {
-  const loader = new DataLoader(ds, { batchSize: opts.batchSize ?? 256, shuffle: false, mean: opts.mean, std: opts.std, indices: opts.indices, reuseBuffers: true });
+  const wasTraining = model.training;
+  for (let batchSize = opts.batchSize ?? 256; ; batchSize = Math.ceil(batchSize / 2)) {
+    try {
+      model.eval();
+      return evaluateInBatches(model, ds, opts, batchSize);
+    } catch (err) {
+      // No-grad activations still live until each batch's scope closes: a large model at 256 images can exceed the heap.
+      if (!(err instanceof E.HeapExhausted) || batchSize === 1) throw err;
+      opts.onLog?.(`evaluation: ${batchSize} images per batch do not fit in memory; retrying with ${Math.ceil(batchSize / 2)}`);
+    } finally {
+      model.train(wasTraining);
+    }
+  }
+}
+
+function evaluateInBatches(model: Module, ds: ImageDataset, opts: EvaluateOptions, batchSize: number): Evaluation {
+  const loader = new DataLoader(ds, { batchSize, shuffle: false, mean: opts.mean, std: opts.std, indices: opts.indices, reuseBuffers: true });
   const c = ds.classes.length;
   const n = loader.epochSize;
   const logits = new Float32Array(n * c), labels = new Int32Array(n);
-  const wasTraining = model.training;
-  model.eval();
   let lossSum = 0, at = 0;
   E.noGrad(() => {
     for (const batch of loader.batches(0)) {
@@ -41,8 +59,7 @@ export function evaluate(model: Module, ds: ImageDataset, opts: EvaluateOptions)
       at += batch.size;
     }
   });
-  model.train(wasTraining);
   const predictions = argmaxRows(logits, c);
   const report = classificationReport(labels, predictions, { classNames: ds.classes, scores: logits, topK: c > 5 ? [1, 5] : [1] });
-  return { loss: lossSum / n, report, logits, predictions, labels };
+  return { loss: lossSum / n, report, logits, predictions, labels, batchSize };
 }

@@ -11,7 +11,7 @@ export const LOCK_FILE = '.convlab.lock';
 
 /** The files a training run writes: what `--overwrite` removes before starting afresh. */
 export const RUN_FILES = [
-  'config.json', 'class_counts.json', 'metrics.jsonl', 'val-eval.json', 'last.safetensors', 'best.safetensors', 'eval.json', 'report.html',
+  'config.json', 'class_counts.json', 'metrics.jsonl', 'evals.jsonl', 'val-eval.json', 'last.safetensors', 'best.safetensors', 'eval.json', 'report.html',
   ...['learning-curves', 'confusion-matrix', 'accuracy-vs-time'].flatMap((chart) => [`${chart}.svg`, `${chart}.png`]),
 ];
 

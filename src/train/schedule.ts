@@ -17,9 +17,12 @@ export interface ScheduleConfig {
 
 export const SCHEDULES: ScheduleName[] = ['constant', 'step', 'cosine', 'onecycle'];
 
-/** The learning rate at `epochProgress` (epochs done, fractional) of `totalEpochs`. */
-export function learningRate(baseLr: number, c: ScheduleConfig, epochProgress: number, totalEpochs: number): number {
-  const t = Math.min(epochProgress / totalEpochs, 1);
+/**
+ * The learning rate at `epochProgress` (epochs done, fractional) of `totalEpochs`. `fraction` overrides the share
+ * of training done (default epochProgress / totalEpochs): a time-budgeted run passes its clock's share.
+ */
+export function learningRate(baseLr: number, c: ScheduleConfig, epochProgress: number, totalEpochs: number, fraction = epochProgress / totalEpochs): number {
+  const t = Math.min(fraction, 1);
   let lr: number;
   switch (c.name) {
     case 'constant': lr = baseLr; break;

@@ -51,6 +51,14 @@ export interface TrainConfig {
   divergenceFactor?: number;
   /** Scale gradients down to this joint L2 norm before each update (off when absent). */
   clipGradNorm?: number;
+  /**
+   * Stop once training has taken this many seconds (evaluation not counted), closing the epoch in progress with
+   * an evaluation. The schedule then runs on the clock: its progress is the larger of the epoch and time
+   * fractions, so the learning rate has decayed when the budget runs out, whichever limit comes first.
+   */
+  timeBudgetSeconds?: number;
+  /** Also evaluate on the validation set every this many steps, into evals.jsonl (0 or absent: only per epoch). */
+  evalEverySteps?: number;
 }
 
 export interface TrainData {
@@ -75,6 +83,26 @@ export interface EpochRow {
   wall_seconds: number;
   /** Share of the epoch's time spent producing batches (the loader's cost). */
   data_fraction: number;
+  /** Optimiser steps taken so far. */
+  step: number;
+  /** Present when the time budget ended training inside this epoch. */
+  budget_reached?: true;
+}
+
+/** One line of evals.jsonl: a validation point every `evalEverySteps` steps and at each epoch's end. */
+export interface EvalPoint {
+  step: number;
+  /** Epochs done, fractional. */
+  epoch: number;
+  /** Training seconds so far (evaluation not counted), as EpochRow's wall_seconds. */
+  wall_seconds: number;
+  /** The epoch's running training loss and accuracy up to this step. */
+  train_loss: number;
+  train_acc: number;
+  val_loss: number;
+  val_acc: number;
+  val_macro_recall: number;
+  val_balanced_accuracy: number;
 }
 
 export interface BatchInfo { epoch: number; batch: number; batches: number; loss: number; accuracy: number; imagesPerSecond: number; lr: number }
@@ -99,6 +127,9 @@ interface TrainerState {
   wallSeconds: number;
   /** Step losses of epoch 1: their median is the scale against which an exploding loss is judged. */
   firstEpochLosses?: number[];
+  /** The time budget ended training. */
+  budgetReached?: boolean;
+  evals?: EvalPoint[];
 }
 
 export interface TrainResult {
@@ -116,6 +147,8 @@ export interface InterruptRequest { signal?: NodeJS.Signals }
 
 export interface TrainOptions {
   resume?: boolean;
+  /** Milliseconds, for the step timings and the time budget (tests pass a fake clock); default performance.now. */
+  clock?: () => number;
   callbacks?: TrainCallbacks;
   interrupt?: InterruptRequest;
 }
@@ -130,12 +163,13 @@ export class TrainingInterrupted extends Error {
 
 export { TrainingDiverged };
 
-const MONITORS: Record<string, keyof EpochRow> = {
+type MonitorKey = 'val_acc' | 'val_loss' | 'val_macro_recall' | 'val_balanced_accuracy';
+const MONITORS: Record<string, MonitorKey> = {
   'val.accuracy': 'val_acc', 'val.loss': 'val_loss', 'val.macro_recall': 'val_macro_recall', 'val.balanced_accuracy': 'val_balanced_accuracy',
 };
 export const MONITOR_NAMES = Object.keys(MONITORS);
 
-export function monitorKey(monitor: string): keyof EpochRow {
+export function monitorKey(monitor: string): MonitorKey {
   const key = MONITORS[monitor];
   if (!key) throw new Error(`unknown monitor '${monitor}'. Valid monitors: ${Object.keys(MONITORS).join(', ')}`);
   return key;
@@ -169,8 +203,13 @@ export async function trainAsync(config: TrainConfig, data: TrainData, runDir: s
 /** The training loop; yields after every optimiser step. */
 function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts: TrainOptions): Generator<void, TrainResult> {
   const cb = opts.callbacks ?? {};
+  const clock = opts.clock ?? ((): number => performance.now());
   // Zero epochs would evaluate an untrained model and leave a run directory without metrics.
   if (!Number.isInteger(config.epochs) || config.epochs < 1) throw new Error(`epochs must be a whole number ≥ 1, got ${config.epochs}`);
+  const budget = config.timeBudgetSeconds;
+  if (budget !== undefined && !(budget > 0)) throw new Error(`the time budget must be > 0 seconds, got ${budget}`);
+  const evalEvery = config.evalEverySteps ?? 0;
+  if (!Number.isInteger(evalEvery) || evalEvery < 0) throw new Error(`evalEverySteps must be a whole number ≥ 0, got ${evalEvery}`);
   mkdirSync(runDir, { recursive: true });
   const stale = removeStaleTempFiles(runDir);
   if (stale.length) cb.onLog?.(`removed temporary files left by an earlier, interrupted run: ${stale.join(', ')}`);
@@ -213,6 +252,25 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
   }
   const firstEpochLosses = state.firstEpochLosses ?? [];
   state.firstEpochLosses = firstEpochLosses;
+  const evals = state.evals ?? [];
+  state.evals = evals;
+  const evalOptions = { mean: stats.mean, std: stats.std, batchSize: Math.max(256, config.batchSize), onLog: cb.onLog };
+  const evaluateVal = (): Evaluation => {
+    const val = evaluate(model, valSet, evalOptions);
+    evalOptions.batchSize = val.batchSize; // what fitted once fits every time
+    return val;
+  };
+  /** Evaluates on the validation set and appends a point to evals.jsonl (only when evalEverySteps asks for it). */
+  const recordEval = (val: Evaluation, epochsDone: number, wallSeconds: number): void => {
+    if (evalEvery === 0) return;
+    const p = state.partial;
+    evals.push({
+      step: state.step, epoch: epochsDone, wall_seconds: wallSeconds, train_loss: p.lossSum / p.seen, train_acc: p.correct / p.seen,
+      val_loss: val.loss, val_acc: val.report.accuracy, val_macro_recall: val.report.macroAvg.recall, val_balanced_accuracy: val.report.balancedAccuracy,
+    });
+    writeFileAtomic(join(runDir, 'evals.jsonl'), evals.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  };
+  const trainedSeconds = (): number => state.wallSeconds + state.partial.seconds;
 
   const loader = new DataLoader(trainSet, {
     batchSize: config.batchSize, seed: config.seed, mean: stats.mean, std: stats.std, augment: config.augment,
@@ -231,6 +289,9 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
 
   // A run that already stopped early stays stopped when resumed (unless resumed with a larger patience).
   let stoppedEarly = config.patience > 0 && state.epoch > 0 && state.sinceBest >= config.patience;
+  // So does one whose budget ran out, unless resumed with a larger budget.
+  const budgetSpent = (): boolean => budget !== undefined && trainedSeconds() >= budget;
+  if (state.budgetReached && budgetSpent()) stoppedEarly = true;
   model.train();
   for (let epoch = state.epoch + 1; !stoppedEarly && epoch <= config.epochs; epoch++) {
     const lossFn = lossForEpoch(config.loss, counts, epoch);
@@ -240,12 +301,14 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
     // A mid-epoch checkpoint is written only once the next step's loss shows its weights are sane: weights that
     // exploded in the last update are finite, and only the next forward pass reveals them.
     let checkpointDue = false;
-    let dataStart = performance.now();
+    let dataStart = clock();
     for (const batch of loader.batches(epoch, { startBatch: state.batch })) {
-      const stepStart = performance.now();
+      const stepStart = clock();
       const rngBeforeStep = E.rng().state();
       p.dataSeconds += (stepStart - dataStart) / 1000;
-      const lr = learningRate(config.optimizer.lr, config.schedule, epoch - 1 + state.batch / batches, config.epochs);
+      const epochProgress = epoch - 1 + state.batch / batches;
+      const fraction = Math.max(epochProgress / config.epochs, budget === undefined ? 0 : trainedSeconds() / budget);
+      const lr = learningRate(config.optimizer.lr, config.schedule, epochProgress, config.epochs, fraction);
       optimizer.lr = lr;
       const { loss, correct, why } = E.tidy(() => {
         const x = E.tensor(batch.x.subarray(0, batch.size * c * h * w), [batch.size, c, h, w]);
@@ -267,19 +330,27 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
       state.step++;
       state.batch++;
       p.lossSum += loss * batch.size; p.correct += correct; p.seen += batch.size;
-      const now = performance.now();
+      const now = clock();
       p.seconds += (now - stepStart) / 1000 + (stepStart - dataStart) / 1000;
       cb.onBatchEnd?.({ epoch, batch: state.batch, batches, loss: p.lossSum / p.seen, accuracy: p.correct / p.seen, imagesPerSecond: p.seen / p.seconds, lr });
       if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0 && state.batch < batches) checkpointDue = true;
+      if (budgetSpent()) {
+        state.budgetReached = true;
+        cb.onLog?.(`time budget of ${budget} s reached at epoch ${epoch}, batch ${state.batch} (step ${state.step})`);
+        break;
+      }
+      if (evalEvery > 0 && state.step % evalEvery === 0 && state.batch < batches) {
+        recordEval(evaluateVal(), epoch - 1 + state.batch / batches, trainedSeconds());
+      }
       if (opts.interrupt?.signal && state.batch < batches) {
         checkpoint(E.rng().state());
         throw new TrainingInterrupted(opts.interrupt.signal, lastPath, epoch, state.batch);
       }
       yield;
-      dataStart = performance.now();
+      dataStart = clock();
     }
 
-    const val = evaluate(model, valSet, { mean: stats.mean, std: stats.std, batchSize: Math.max(256, config.batchSize) });
+    const val = evaluateVal();
     const valWhy = divergenceReason(val.loss, firstEpochLosses, divergenceFactor);
     if (valWhy) throw diverged(`validation ${valWhy}`, `the end of epoch ${epoch}`);
     state.wallSeconds += p.seconds;
@@ -287,8 +358,10 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
       epoch, train_loss: p.lossSum / p.seen, train_acc: p.correct / p.seen,
       val_loss: val.loss, val_acc: val.report.accuracy, val_macro_recall: val.report.macroAvg.recall,
       val_balanced_accuracy: val.report.balancedAccuracy, lr: optimizer.lr, epoch_seconds: p.seconds,
-      images_per_s: p.seen / p.seconds, wall_seconds: state.wallSeconds, data_fraction: p.dataSeconds / p.seconds,
+      images_per_s: p.seen / p.seconds, wall_seconds: state.wallSeconds, data_fraction: p.dataSeconds / p.seconds, step: state.step,
     };
+    if (state.budgetReached) row.budget_reached = true;
+    recordEval(val, epoch - 1 + state.batch / batches, state.wallSeconds);
     state.history.push(row);
     writeFileAtomic(join(runDir, 'metrics.jsonl'), state.history.map((r) => JSON.stringify(r)).join('\n') + '\n');
     // The latest epoch's per-class recall and confusion matrix, for the live dashboard (`convlab ui`).
@@ -307,6 +380,7 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
     if (epoch === 1 && firstEpochLosses.length > 1) firstEpochLosses.splice(0, firstEpochLosses.length, median(firstEpochLosses));
     checkpoint(E.rng().state());
     cb.onEpochEnd?.(row, improved);
+    if (state.budgetReached) break;
     if (opts.interrupt?.signal && epoch < config.epochs) throw new TrainingInterrupted(opts.interrupt.signal, lastPath, epoch + 1, 0);
     if (config.patience > 0 && state.sinceBest >= config.patience) {
       cb.onLog?.(`early stopping: ${config.monitor} has not improved for ${config.patience} epochs (best ${state.best?.toFixed(4)} at epoch ${state.bestEpoch})`);

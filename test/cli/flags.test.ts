@@ -39,6 +39,9 @@ const refused: [string, RawFlags, string][] = [
   ['--threads 0', { threads: '0' }, "--threads '0' is invalid: must be a whole number from 1 to 256"],
   ['--patience -1', { patience: '-1' }, "--patience '-1' is invalid: must be a whole number ≥ 0"],
   ['--checkpoint-every x', { checkpointEvery: 'x' }, "--checkpoint-every 'x' is invalid: must be a whole number ≥ 0"],
+  ['--time-budget 0', { timeBudget: '0' }, "--time-budget '0' is invalid: expected a duration > 0 such as 90s, 10m or 1.5h"],
+  ['--time-budget 10 min', { timeBudget: '10 min' }, "--time-budget '10 min' is invalid: expected a duration > 0 such as 90s, 10m or 1.5h"],
+  ['--eval-every -1', { evalEvery: '-1' }, "--eval-every '-1' is invalid: must be a whole number ≥ 0"],
   ['--dropout 1', { dropout: '1' }, "--dropout '1' is invalid: must be a number from 0 up to (not including) 1"],
   ['--step-epochs 0', { stepEpochs: '0' }, "--step-epochs '0' is invalid: must be a number of epochs > 0"],
   ['--divergence-factor 1', { divergenceFactor: '1' }, "--divergence-factor '1' is invalid: must be a number > 1 (a step loss above this × the first epoch's median stops training)"],
@@ -91,8 +94,11 @@ test('accepted flags become typed values; only what the user set overrides the r
   assert.deepEqual(o.optimizer, { name: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false, weightDecay: 5e-4 });
   assert.equal(o.schedule, undefined, 'no schedule flag: the recipe\'s schedule stays');
   assert.equal(o.noReport, true);
+  const budgets = ['90s', '10m', '1.5h', '45'].map((v) => trainOptions(parseTrainFlags('lenet5', { ...base, timeBudget: v, evalEvery: '50' })));
+  assert.deepEqual(budgets.map((b) => [b.timeBudgetSeconds, b.evalEverySteps]), [[90, 50], [600, 50], [5400, 50], [45, 50]]);
   const plain = trainOptions(parseTrainFlags('lenet5', base));
   assert.equal(plain.optimizer, undefined);
+  assert.equal(plain.timeBudgetSeconds, undefined);
   assert.equal(plain.epochs, undefined);
 });
 

@@ -27,3 +27,24 @@ test('the WASM backend runs on 2 threads over a small shared heap', { timeout: 3
     backend.dispose();
   }
 });
+
+test('a full heap merges free blocks of other sizes to serve an allocation, never overlapping a live one', { timeout: 10_000 }, () => {
+  const heap = new E.Heap({ shared: false, initialBytes: 4 * MiB, maximumBytes: 4 * MiB });
+  // Fill the heap with 1 MiB-ish blocks, then free every other pair: the free space is in 2-block runs of a size no
+  // later request has.
+  const block = 0.75 * MiB;
+  const ptrs: number[] = [];
+  for (;;) {
+    try { ptrs.push(heap.alloc(block)); } catch (err) { assert.ok(err instanceof E.HeapExhausted); break; }
+  }
+  assert.ok(ptrs.length >= 4, `${ptrs.length} blocks`);
+  const live = new Set(ptrs);
+  for (let i = 0; i + 1 < ptrs.length; i += 3) { heap.free(ptrs[i]!); heap.free(ptrs[i + 1]!); live.delete(ptrs[i]!); live.delete(ptrs[i + 1]!); }
+  const big = heap.alloc(1.25 * MiB); // fits only in two merged neighbours
+  for (const p of live) assert.ok(big + 1.25 * MiB <= p || p + block <= big, `block at ${big} overlaps live ${p}`);
+  // Everything freed: the heap gives the whole space back, so one allocation of nearly all of it succeeds.
+  heap.free(big);
+  for (const p of live) heap.free(p);
+  heap.alloc(2.5 * MiB);
+  assert.equal(heap.liveBuffers, 1);
+});

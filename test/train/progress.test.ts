@@ -19,7 +19,7 @@ function capture(tty: boolean): { stream: NodeJS.WriteStream; text: () => string
 
 const row: EpochRow = {
   epoch: 3, train_loss: 0.123456, train_acc: 0.955, val_loss: 0.2, val_acc: 0.9325, val_macro_recall: 0.92, val_balanced_accuracy: 0.92,
-  lr: 0.01, epoch_seconds: 12.34, images_per_s: 3999.6, wall_seconds: 40, data_fraction: 0.01,
+  lr: 0.01, epoch_seconds: 12.34, images_per_s: 3999.6, wall_seconds: 40, data_fraction: 0.01, step: 300,
 };
 
 test('formatEpoch: the epoch line, padded to the epoch count, with * when the monitor improved', () => {

@@ -54,6 +54,8 @@ export function registerTrain(program: Command): void {
     .option('--lrn', 'AlexNet: the paper\'s local response normalisation')
     .option('--dropout <p>', 'AlexNet: dropout probability')
     .option('--checkpoint-every <steps>', 'also checkpoint every n steps inside an epoch')
+    .option('--time-budget <duration>', 'stop after this much training time (e.g. 30m; evaluation not counted); the schedule follows the clock')
+    .option('--eval-every <steps>', 'also evaluate every n steps, into evals.jsonl (accuracy against time)')
     .option('--divergence-factor <x>', 'stop when a step loss exceeds x × the first epoch\'s median (default 1e4)')
     .option('--clip-grad-norm <x>', 'scale gradients down to this L2 norm before each update')
     .option('--weights <file>', 'initialise from a safetensors state dict with torchvision\'s key names, or a convlab checkpoint')
@@ -92,7 +94,7 @@ export function trainOptions(f: TrainFlags): TrainOptions {
     loss: { ...recipe.loss, ...definedOnly({ kind: f.loss, weighting: f.weighting, beta: f.beta, drwEpoch: f.drw, focalGamma: f.focalGamma, labelSmoothing: f.labelSmoothing }) },
     seed: f.seed, valSplit: f.valSplit, limit: f.limit, augment: f.augment, imbalance: f.imbalance, sampler: f.sampler, monitor: f.monitor,
     patience: f.patience, checkpointEvery: f.checkpointEvery, threads: f.threads, noReport: !f.report,
-    divergenceFactor: f.divergenceFactor, clipGradNorm: f.clipGradNorm,
+    divergenceFactor: f.divergenceFactor, clipGradNorm: f.clipGradNorm, timeBudgetSeconds: f.timeBudgetSeconds, evalEverySteps: f.evalEverySteps,
     weights: f.weights, strictWeights: f.weights !== undefined ? f.strictWeights : undefined,
     modelExtra: f.lrn || f.dropout !== undefined ? definedOnly({ lrn: f.lrn || undefined, dropout: f.dropout }) : undefined,
   };
