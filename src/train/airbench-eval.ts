@@ -52,5 +52,5 @@ export function evaluateTta(model: Module, ds: ImageDataset, o: { mean: number[]
   }
   const labels = ds.labels.slice(), predictions = argmaxRows(logits, classes);
   const report = classificationReport(labels, predictions, { classNames: ds.classes, scores: logits, topK: classes > 5 ? [1, 5] : [1] });
-  return { loss: lossSum / ds.length, report, logits, predictions, labels };
+  return { loss: lossSum / ds.length, report, logits, predictions, labels, batchSize: batch };
 }

@@ -172,7 +172,7 @@ export async function trainAirbench(c: AirbenchConfig, data: AirbenchData, runDi
       val_macro_recall: val.report.macroAvg.recall, val_balanced_accuracy: val.report.balancedAccuracy, lr: optimizer.lr * optimizer.groups[1]!.lr,
       epoch_seconds: p.seconds, images_per_s: p.seen / p.seconds,
       // Wall clock so far, preparation and evaluation included: the x axis of accuracy against time.
-      wall_seconds: state.times.prepare + state.times.train + state.times.evaluate, data_fraction: 0,
+      wall_seconds: state.times.prepare + state.times.train + state.times.evaluate, data_fraction: 0, step: state.step,
     };
     state.history.push(row);
     writeFileAtomic(join(runDir, 'metrics.jsonl'), state.history.map((r) => JSON.stringify(r)).join('\n') + '\n');
