@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'scripts', 'fix
 from zoo_densenet import cifar_densenet  # noqa: E402
 from zoo_googlenet import CifarGoogLeNet  # noqa: E402
 from zoo_mobilenet import KuangliuMobileNet, KuangliuMobileNetV2, v3_cifar  # noqa: E402
+from airbench_torch import make_net as airbench94  # noqa: E402  (this folder: the airbench94 recipe's network)
 
 
 class GoogLeNetCifar(CifarGoogLeNet):
@@ -117,6 +118,7 @@ MODELS = {
     'mobilenet_v3-cifar': v3_cifar,
     'efficientnet_b0-cifar': EfficientNetB0Cifar,
     'vit-cifar': vit_cifar,
+    'airbench94': airbench94,
 }
 
 

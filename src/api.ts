@@ -25,6 +25,7 @@ import { stripUndefined } from './util/strip-undefined.js';
 import { writeReport, type ReportPaths } from './report/index.js';
 import type { Module } from './nn/index.js';
 import { savePth } from './interop/pth/index.js';
+import { trainAirbenchModel } from './api-airbench.js';
 
 /**
  * loadWeights(model, file, { strict, modelName }): sets a model's weights from a plain safetensors or PyTorch .pth state dict with
@@ -58,6 +59,8 @@ export interface TrainOptions extends TrainOverrides {
   overwrite?: boolean;
   /** Set its `signal` to stop after the current step with a checkpoint (the CLI's SIGINT/SIGTERM handler). */
   interrupt?: InterruptRequest;
+  /** airbench94 only: images per forward/backward pass, gradients accumulated over the batch (default: the batch size). */
+  microBatch?: number;
 }
 
 /** The trainer's settings plus how trainModel prepared the data: all of it is recorded in config.json. */
@@ -82,6 +85,7 @@ export interface TrainSummary {
 }
 
 export async function trainModel(o: TrainOptions): Promise<TrainSummary> {
+  if (o.model === 'airbench94') return trainAirbenchModel(o); // the speedrun recipe has its own loop
   await initEngine({ threads: o.threads });
   const recipe = defaultRecipe(o.model, o.dataset);
   // The options that steer this function rather than training stay out of the config that config.json records.

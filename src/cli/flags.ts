@@ -195,6 +195,8 @@ export interface TrainFlags {
   overwrite: boolean;
   epochs?: number;
   batchSize?: number;
+  /** airbench94: images per forward/backward pass, gradients accumulated over the batch. */
+  microBatch?: number;
   optimizer?: 'sgd' | 'adam' | 'adamw';
   lr?: number;
   momentum?: number;
@@ -247,6 +249,7 @@ export function parseTrainFlags(model: string, raw: RawFlags): TrainFlags {
     resume, overwrite,
     epochs: positiveInt(raw, 'epochs', '--epochs'),
     batchSize: positiveInt(raw, 'batchSize', '--batch-size'),
+    microBatch: positiveInt(raw, 'microBatch', '--micro-batch'),
     optimizer: choiceFlag(raw, 'optimizer', '--optimizer', ['sgd', 'adam', 'adamw'] as const),
     lr: numberFlag(raw, 'lr', '--lr', { min: 0, minExclusive: true, allowed: 'a number > 0' }),
     momentum: fraction(raw, 'momentum', '--momentum'),
@@ -288,6 +291,7 @@ export function parseTrainFlags(model: string, raw: RawFlags): TrainFlags {
   flags.strictWeights = strictFlag(raw, flags.weights);
   if (flags.weights !== undefined && resume) throw new FlagError('--weights and --resume exclude each other: --weights initialises a new run, --resume continues from the run\'s own checkpoint');
   const spec = getModelSpec(flags.model);
+  if (flags.microBatch !== undefined && flags.model !== 'airbench94') throw new FlagError(`--micro-batch: only the airbench94 recipe accumulates gradients, not '${flags.model}'`);
   for (const [option, given] of [['lrn', flags.lrn], ['dropout', flags.dropout !== undefined]] as const) {
     if (given && !spec.extraOptions.includes(option)) throw new FlagError(`--${option}: ${unsupportedOptionMessage(spec, option)}`);
   }

@@ -11,3 +11,4 @@ export * from './resize-crop.js';
 export * from './registry.js';
 export * from './loader.js';
 export * from './imbalance.js';
+export * from './airbench-batches.js';

@@ -13,3 +13,4 @@ export { countMacs } from './macs.js';
 export { WasmBackend, type WasmBackendOptions } from './backends/wasm.js';
 export { setKernelsLocation } from './backends/wasm-platform.js';
 export { SpatialSizeError } from './ops/util.js';
+export { symmetricEigen, type SymmetricEigen } from './symmetric-eigen.js';

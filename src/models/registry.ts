@@ -9,6 +9,7 @@ import { mobilenetV2Models } from './mobilenetv2.js';
 import { mobilenetV3Models } from './mobilenetv3.js';
 import { efficientnetModels } from './efficientnet.js';
 import { vitModels } from './vit.js';
+import { Airbench94 } from './airbench.js';
 
 export interface ModelOptions {
   numClasses: number;
@@ -69,6 +70,13 @@ const specs: ModelSpec[] = [
   ...mobilenetV3Models,
   ...efficientnetModels,
   ...vitModels,
+  {
+    name: 'airbench94',
+    description: "airbench94 (Keller Jordan's CIFAR-10 speedrun): whitening conv, three conv groups 64/256/256; 1,972,792 params",
+    defaultInput: [3, 32, 32],
+    extraOptions: ['widths'],
+    create: (o) => new Airbench94({ numClasses: o.numClasses, inChannels: o.inChannels, widths: o.extra?.['widths'] as [number, number, number] | undefined }),
+  },
 ];
 
 export function listModels(): ModelSpec[] {

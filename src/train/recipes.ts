@@ -71,6 +71,11 @@ export function defaultRecipe(model: string, dataset: string): Recipe {
     recipe.optimizer.lr = isCifar ? 0.02 : 0.01;
   }
   applyFamily(recipe, model, isCifar);
+  if (model === 'airbench94') {
+    // Display defaults for the CLI; the recipe itself (9.9 epochs, decoupled lr per 1024 images) is src/train/airbench-recipe.ts.
+    Object.assign(recipe, { epochs: 10, batchSize: 1024, optimizer: { name: 'sgd', lr: 11.5, momentum: 0.85, nesterov: true, weightDecay: 0.0153 } });
+    recipe.loss = { ...recipe.loss, labelSmoothing: 0.2 };
+  }
   if (dataset === 'mnist-sample') recipe.epochs = 8;
   return recipe;
 }

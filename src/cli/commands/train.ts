@@ -28,6 +28,7 @@ export function registerTrain(program: Command): void {
     .option('--overwrite', 'replace the run already in --out')
     .option('-e, --epochs <n>', 'epochs (≥ 1)')
     .option('-b, --batch-size <n>', 'batch size (≥ 1)')
+    .option('--micro-batch <n>', 'airbench94: images per forward/backward pass; gradients accumulate over the batch')
     .option('--optimizer <name>', 'optimizer: sgd, adam, adamw')
     .option('--lr <x>', 'peak learning rate (> 0)')
     .option('--momentum <x>', 'SGD momentum, 0 ≤ x < 1')
@@ -87,7 +88,7 @@ export function trainOptions(f: TrainFlags): TrainOptions {
   const scheduleGiven = f.schedule !== undefined || f.warmup !== undefined || f.stepEpochs !== undefined;
   return {
     model: f.model, dataset: f.dataset, dataDir: f.dataDir, outDir: f.out, resume: f.resume, overwrite: f.overwrite,
-    epochs: f.epochs, batchSize: f.batchSize,
+    epochs: f.epochs, batchSize: f.batchSize, microBatch: f.microBatch,
     optimizer: f.optimizer !== undefined || f.lr !== undefined || f.momentum !== undefined || f.nesterov !== undefined || f.weightDecay !== undefined
       ? { ...recipe.optimizer, ...definedOnly({ name: f.optimizer, lr: f.lr, momentum: f.momentum, nesterov: f.nesterov, weightDecay: f.weightDecay }) }
       : undefined,
