@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerInfo } from './commands/info.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerStudy } from './commands/study.js';
 import { registerSummary } from './commands/summary.js';
 import { registerTrain } from './commands/train.js';
 import { registerUi } from './commands/ui.js';
@@ -45,6 +46,7 @@ registerInspect(program);
 registerSummary(program);
 registerInfo(program);
 registerUi(program);
+registerStudy(program);
 
 program.exitOverride();
 try {

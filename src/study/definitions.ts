@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { DATASET_NAMES } from '../data/index.js';
+import { DATASET_NAMES, getDatasetSpec } from '../data/index.js';
 import { listModels } from '../models/index.js';
 import type { StudyCell } from './cell.js';
 
@@ -38,8 +38,6 @@ export interface PlannedCell {
 
 export class StudyDefinitionError extends Error {}
 
-/** Training images after the default 10 % validation split, for turning fractions into `limit`. */
-const TRAIN_SIZES: Record<string, number> = { mnist: 54_000, 'fashion-mnist': 54_000, cifar10: 45_000, 'mnist-sample': 900 };
 export const DATA_FRACTIONS = [0.1, 0.25, 0.5, 1];
 const LONG_TAIL = 'exp:100';
 
@@ -91,7 +89,8 @@ export function planCells(def: StudyDefinition, budget: Budget, seeds = 1): Plan
           for (let seed = 0; seed < seeds; seed++) {
             const variant = [g.variant, fraction < 1 ? `${Math.round(fraction * 100)}pct` : undefined].filter(Boolean).join('-');
             const options: CellOptions = { ...structuredClone(g.options ?? {}) };
-            const full = TRAIN_SIZES[dataset];
+            // Studies validate on the test set (valSplit 0), so a fraction is of the whole training split, or of `limit`.
+            const full = options.limit ?? (dataset.startsWith('folder:') ? undefined : getDatasetSpec(dataset).sizes.train);
             if (fraction < 1 && full !== undefined) options.limit = Math.max(10, Math.round(full * fraction));
             const id = `${model}@${dataset}${variant ? `-${variant}` : ''}#s${seed}`;
             out.push({

@@ -59,7 +59,6 @@ export function runRow(run: RunData, meta: { id: string; variant: string; fracti
   const m = run.metrics;
   const accs = [...m, ...(run.evals ?? [])].map((r) => r.val_acc).filter((v) => num(v) !== null);
   const ckpt = join(run.dir, 'best.safetensors');
-  const extra = run.config['modelExtra'];
   return {
     id: meta.id, model: run.config.model, dataset: run.config.dataset, variant: meta.variant, fraction: meta.fraction, seed: num(run.config.seed) ?? 0, runDir: run.dir,
     params: num(run.config.params) ?? measured?.params ?? null,
@@ -77,7 +76,6 @@ export function runRow(run: RunData, meta: { id: string; variant: string; fracti
     wallSeconds: totalWallSeconds(m),
     batchSize: num(run.config.batch_size),
     curve: run.evals && run.evals.length > 0 ? run.evals : m,
-    ...(extra && typeof extra === 'object' ? {} : {}),
   };
 }
 
