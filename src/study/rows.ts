@@ -101,10 +101,10 @@ export function stat(values: (number | null)[]): Stat | null {
 }
 
 /** Groups runs that differ only in their seed, in first-seen order. */
-export function groupSeeds(runs: RunRow[]): StudyRow[] {
+export function groupSeeds(runs: RunRow[], keyOf = (r: RunRow): string => `${r.model}@${r.dataset}${r.variant ? `-${r.variant}` : ''}`): StudyRow[] {
   const groups = new Map<string, RunRow[]>();
   for (const r of runs) {
-    const key = `${r.model}@${r.dataset}${r.variant ? `-${r.variant}` : ''}`;
+    const key = keyOf(r);
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return [...groups].map(([key, rs]) => {
