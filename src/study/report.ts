@@ -74,8 +74,9 @@ async function charts(rows: StudyRow[], imbalanced: boolean): Promise<{ id: stri
   add('params', 'Accuracy against parameters', points(rows, (r) => r.params?.mean), 'Parameters');
   add('time', 'Accuracy against training time', points(rows, (r) => r.wallSeconds?.mean), 'Training time (s)', false);
   if (imbalanced) {
-    const pts = rows.flatMap((r) => (r.finalAcc && r.macroRecall ? [{ label: rowLabel(r), cost: -r.finalAcc.mean, value: r.macroRecall.mean }] : []));
-    specs.push({ id: 'recall', title: 'Accuracy against macro recall', n: pts.length, spec: recallSpec(pts) });
+    const lt = rows.filter((r) => r.variant.startsWith('lt'));
+    const pts = lt.flatMap((r) => (r.finalAcc && r.macroRecall ? [{ label: rowLabel(r), cost: r.finalAcc.mean, value: r.macroRecall.mean }] : []));
+    specs.push({ id: 'recall', title: 'Accuracy against macro recall (long-tailed runs)', n: pts.length, spec: recallSpec(pts) });
   }
   const curves = rows.flatMap((r) => r.runs.slice(0, 1).map((run) => ({ label: `${rowLabel(r)} · ${r.dataset}`, rows: run.curve })));
   if (curves.some((c) => c.rows.some((x) => typeof x.wall_seconds === 'number'))) specs.push({ id: 'curves', title: 'Learning curves', n: curves.length, spec: accuracyVsTimeSpec(curves, { title: 'Test accuracy against training time', evalSetName: 'Test' }) });
@@ -86,7 +87,7 @@ async function charts(rows: StudyRow[], imbalanced: boolean): Promise<{ id: stri
 
 /** Accuracy (x) against macro recall (y) for the imbalanced runs: the gap between the two is the point. */
 function recallSpec(pts: ParetoPoint[]): TopLevelSpec {
-  return paretoSpec(pts.map((p) => ({ ...p, cost: -p.cost })), { costTitle: 'Test accuracy', valueTitle: 'Macro recall', logCost: false });
+  return paretoSpec(pts, { costTitle: 'Test accuracy', valueTitle: 'Macro recall', logCost: false });
 }
 
 export async function writeStudyReport(dir: string, input: StudyReportInput): Promise<StudyReportPaths> {

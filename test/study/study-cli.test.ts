@@ -25,7 +25,7 @@ writeFileSync(studyFile, 'name: tiny\nmodels: [lenet5]\ndatasets: [mnist-sample]
 const out = join(dir, 'out');
 const args = ['study', studyFile, '--budget', '1e', '--out', out, '--threads', '1'];
 
-test('a tiny study: an interrupted cell resumes, the other trains; report, CSV and JSON; a re-run skips both', { timeout: 240_000 }, async () => {
+test('a tiny study: an interrupted cell resumes, the other trains; report, CSV and JSON; a re-run skips both', { timeout: 400_000 }, async () => {
   // Interrupt the first cell after its first step, as Ctrl-C would, leaving its checkpoint.
   const planned = withStudyDefaults(planCells(loadStudy(studyFile), { epochs: 1 }, 1));
   const first = planned[0]!.cell;
@@ -52,7 +52,7 @@ test('a tiny study: an interrupted cell resumes, the other trains; report, CSV a
   assert.match(again.stdout, /0 cells trained, 2 already finished/, show(again));
 });
 
-test('bad study files: one line naming the file and listing the valid names, before any training', { timeout: 90_000 }, async () => {
+test('bad study files: one line naming the file and listing the valid names, before any training', { timeout: 240_000 }, async () => {
   const cases: [string, string, RegExp][] = [
     ['model.json', '{"models": ["lenet6"], "datasets": ["mnist"]}', /model\.json: unknown model 'lenet6' in models\. Valid models: lenet5, lenet5-classic, alexnet/],
     ['dataset.json', '{"models": ["lenet5"], "datasets": ["mnistt"]}', /dataset\.json: unknown dataset 'mnistt' in datasets\. Valid datasets: mnist, fashion-mnist, cifar10, mnist-sample/],
@@ -71,7 +71,7 @@ test('bad study files: one line naming the file and listing the valid names, bef
   assert.ok(runs.every((_, i) => !existsSync(join(dir, `bad-${cases[i]![0]}`))), 'nothing written');
 });
 
-test('compare: the formatted table, and a truncated metrics line skipped with a warning naming file and line', { timeout: 90_000 }, async () => {
+test('compare: the formatted table, and a truncated metrics line skipped with a warning naming file and line', { timeout: 240_000 }, async () => {
   const run = join(out, 'runs', 'lenet5@mnist-sample_s0');
   const broken = join(dir, 'broken-run');
   cpSync(run, broken, { recursive: true });
