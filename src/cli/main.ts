@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { registerExport } from './commands/export.js';
 import { registerInfo } from './commands/info.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerStudy } from './commands/study.js';
 import { registerSummary } from './commands/summary.js';
 import { registerTrain } from './commands/train.js';
 import { registerUi } from './commands/ui.js';
@@ -47,6 +48,7 @@ registerSummary(program);
 registerInfo(program);
 registerUi(program);
 registerExport(program);
+registerStudy(program);
 
 program.exitOverride();
 try {

@@ -11,7 +11,7 @@ import {
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { renderComparison, renderReport, type ReportCharts, type ReportOptions } from './html.js';
 import { readRun, totalWallSeconds, wallClock } from './rundir.js';
-import { evalSetOf, type ComparisonRow, type RunData } from './types.js';
+import { evalSetOf, type ComparisonRow, type EpochMetrics, type RunData } from './types.js';
 
 export * from './charts.js';
 export * from './html.js';
@@ -80,7 +80,7 @@ function median(values: number[]): number | null {
 /** Summarises one run for comparison. `label` is filled in by compareRuns. */
 export function summarizeRun(run: RunData): ComparisonRow {
   const m = run.metrics;
-  const last = m[m.length - 1]!;
+  const last: Partial<EpochMetrics> = m[m.length - 1] ?? {};
   const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   return {
     dir: run.dir,
@@ -91,7 +91,7 @@ export function summarizeRun(run: RunData): ComparisonRow {
     macsPerImage: num(run.config.macs_per_image),
     epochs: m.length,
     valAcc: num(last.val_acc),
-    bestValAcc: Math.max(...m.map((r) => r.val_acc)),
+    bestValAcc: m.length > 0 ? Math.max(...m.map((r) => r.val_acc)) : null,
     testAcc: run.eval ? run.eval.accuracy : null,
     macroRecall: num(run.eval?.macro.recall) ?? num(last.val_macro_recall),
     balancedAcc: num(run.eval?.balanced_accuracy) ?? num(run.eval?.macro.recall) ?? num(last.val_balanced_accuracy),
@@ -110,8 +110,8 @@ export interface Comparison {
  * Reads several run directories (eval.json optional here) and builds a comparison:
  * one row per run, in the order given, and a self-contained HTML page.
  */
-export async function compareRuns(dirs: string[]): Promise<Comparison> {
-  const runs = await Promise.all(dirs.map((d) => readRun(d, { requireEval: false })));
+export async function compareRuns(dirs: string[], onWarning?: (line: string) => void): Promise<Comparison> {
+  const runs = await Promise.all(dirs.map((d) => readRun(d, { requireEval: false, onWarning })));
   const rows = runs.map(summarizeRun);
   // Labels must be unique for the chart: add the directory name when models repeat.
   const seen = new Map<string, number>();

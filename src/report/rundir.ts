@@ -25,6 +25,11 @@ export class RunDirError extends Error {
 export interface ReadRunOptions {
   /** When false, a missing eval.json is allowed (RunData.eval is then undefined). Default true. */
   requireEval?: boolean;
+  /**
+   * Lenient mode (compare): a bad or truncated metrics.jsonl / evals.jsonl line, or a missing metrics.jsonl, is
+   * skipped and reported here as one line naming the file and line, instead of failing the whole read.
+   */
+  onWarning?: (line: string) => void;
 }
 
 type Json = Record<string, unknown>;
@@ -84,30 +89,43 @@ const OPTIONAL_METRICS = [
   'wall_seconds',
 ] as const;
 
-function parseMetrics(path: string, text: string): EpochMetrics[] {
+function parseMetrics(path: string, text: string, onWarning?: (line: string) => void): EpochMetrics[] {
   const rows: EpochMetrics[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trim();
     if (line === '') continue;
-    const where = `${path} line ${i + 1}`;
-    const raw = parseJson(path, line, where);
-    if (!isObject(raw)) throw new RunDirError(path, `${where}: expected a JSON object`);
-    for (const key of REQUIRED_METRICS) {
-      if (raw[key] === undefined) throw new RunDirError(path, `${where}: missing "${key}"`);
-      if (!isNum(raw[key])) throw new RunDirError(path, `${where}: "${key}" must be a finite number`);
-    }
-    for (const key of OPTIONAL_METRICS) {
-      // null is treated as "not recorded".
-      if (raw[key] === null) delete raw[key];
-      else if (raw[key] !== undefined && !isNum(raw[key])) {
-        throw new RunDirError(path, `${where}: "${key}" must be a finite number`);
+    if (onWarning) {
+      try {
+        rows.push(parseMetricsLine(path, line, i));
+      } catch (err) {
+        if (!(err instanceof RunDirError)) throw err;
+        onWarning(`warning: ${err.message}; line skipped`);
       }
+    } else {
+      rows.push(parseMetricsLine(path, line, i));
     }
-    rows.push(raw as EpochMetrics);
   }
-  if (rows.length === 0) throw new RunDirError(path, `${path}: no epochs recorded (file is empty)`);
+  if (rows.length === 0 && !onWarning) throw new RunDirError(path, `${path}: no epochs recorded (file is empty)`);
   return rows;
+}
+
+function parseMetricsLine(path: string, line: string, i: number): EpochMetrics {
+  const where = `${path} line ${i + 1}`;
+  const raw = parseJson(path, line, where);
+  if (!isObject(raw)) throw new RunDirError(path, `${where}: expected a JSON object`);
+  for (const key of REQUIRED_METRICS) {
+    if (raw[key] === undefined) throw new RunDirError(path, `${where}: missing "${key}"`);
+    if (!isNum(raw[key])) throw new RunDirError(path, `${where}: "${key}" must be a finite number`);
+  }
+  for (const key of OPTIONAL_METRICS) {
+    // null is treated as "not recorded".
+    if (raw[key] === null) delete raw[key];
+    else if (raw[key] !== undefined && !isNum(raw[key])) {
+      throw new RunDirError(path, `${where}: "${key}" must be a finite number`);
+    }
+  }
+  return raw as EpochMetrics;
 }
 
 function numOrNull(path: string, where: string, v: unknown): number | null {
@@ -194,17 +212,18 @@ export async function readRun(dir: string, options: ReadRunOptions = {}): Promis
 
   const [configText, metricsText, evalText, countsText] = await Promise.all([
     readText(configPath, false),
-    readText(metricsPath, false),
+    readText(metricsPath, options.onWarning !== undefined),
     readText(evalPath, !requireEval),
     readText(countsPath, true),
   ]);
 
   const config = parseConfig(configPath, parseJson(configPath, configText!));
-  const metrics = parseMetrics(metricsPath, metricsText!);
+  if (metricsText === undefined) options.onWarning?.(`warning: ${metricsPath}: file not found; the run has no epochs`);
+  const metrics = parseMetrics(metricsPath, metricsText ?? '', options.onWarning);
   const run: RunData = { dir, config, metrics };
   const evalsPath = join(dir, 'evals.jsonl');
   const evalsText = await readText(evalsPath, true);
-  if (evalsText !== undefined && evalsText.trim() !== '') run.evals = parseMetrics(evalsPath, evalsText);
+  if (evalsText !== undefined && evalsText.trim() !== '') run.evals = parseMetrics(evalsPath, evalsText, options.onWarning);
   if (evalText !== undefined) run.eval = parseEval(evalPath, parseJson(evalPath, evalText));
   if (countsText !== undefined) run.classCounts = parseClassCounts(countsPath, parseJson(countsPath, countsText));
   return run;

@@ -20,6 +20,8 @@ export interface SummaryOptions {
   /** Timed forward passes per batch size after one warm-up; 0 skips the latency measurement. Default 5. */
   repeats?: number;
   threads?: number;
+  /** Family-specific model options (e.g. { width: 0.5 }); default: the checkpoint's with `weights`. */
+  extra?: Record<string, unknown>;
 }
 
 export interface SummaryRow {
@@ -78,7 +80,7 @@ export async function summarizeModel(name: string, opts: SummaryOptions = {}): P
   const read = opts.weights !== undefined ? readWeightsFile(opts.weights) : undefined;
   const saved = read?.checkpoint?.model;
   const input = opts.input ?? (saved ? [saved.inChannels, saved.imageSize, saved.imageSize] : spec.defaultInput);
-  const model = createModel(name, { numClasses: opts.numClasses ?? saved?.numClasses, inChannels: input[0], imageSize: input[1], extra: saved?.extra });
+  const model = createModel(name, { numClasses: opts.numClasses ?? saved?.numClasses, inChannels: input[0], imageSize: input[1], extra: opts.extra ?? saved?.extra });
   try {
     let weights: ModelSummary['weights'];
     if (read && opts.weights !== undefined) {

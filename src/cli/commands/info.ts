@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { listDatasets } from '../../data/index.js';
 import { listModels } from '../../models/index.js';
 import { compareRuns, writeReport } from '../../report/index.js';
+import { compareRunDirs } from '../../study/compare.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { parseCompareFlags, parseDatasetsFlags, type RawFlags } from '../flags.js';
 
@@ -48,11 +49,16 @@ export function registerInfo(program: Command): void {
     .argument('<run-dirs...>')
     .option('-o, --out <file>', 'write the comparison HTML here (default comparison.html)')
     .option('--json', 'print the rows as JSON')
+    .option('--no-latency', 'skip measuring each model\'s inference latency on this machine')
     .action(async (dirs: string[], raw: RawFlags) => {
       const f = parseCompareFlags(raw);
-      const { rows, html } = await compareRuns(dirs);
+      // Each bad metrics line is reported once, though both the page and the table read the runs.
+      const warned = new Set<string>();
+      const onWarning = (line: string): void => { if (!warned.has(line)) { warned.add(line); process.stderr.write(line + '\n'); } };
+      const { rows, html } = await compareRuns(dirs, onWarning);
+      const table = await compareRunDirs(dirs, { latencyRepeats: raw['latency'] === false ? 0 : 5, onWarning });
       writeFileAtomic(f.out, html);
-      if (f.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-      else { console.table(rows); console.log(f.out); }
+      if (f.json) process.stdout.write(JSON.stringify(rows.map((r, i) => ({ ...r, ...table.json[i] })), null, 2) + '\n');
+      else console.log(`${table.table}\n${f.out}`);
     });
 }

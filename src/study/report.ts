@@ -1,0 +1,114 @@
+/**
+ * The study report: report.html with the comparison table, the statements beside their numbers, the Pareto
+ * charts and overlaid learning curves; study.csv and study.json beside it, with the machine's CPU and threads.
+ */
+import { join } from 'node:path';
+import { accuracyVsTimeSpec, renderSvg, type TopLevelSpec } from '../report/charts.js';
+import { escapeHtml, inlineSvg } from '../report/html-format.js';
+import { page } from '../report/html-page.js';
+import { paretoSpec, type ParetoPoint } from '../report/pareto.js';
+import { htmlTable, toCsv, type Column } from '../report/table-format.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { writeJsonAtomic } from '../util/atomic-file.js';
+import type { StudyDefinition } from './definitions.js';
+import { BETTER, COMPARISON_COLUMNS, rowLabel, rowsJson, type StudyRow } from './rows.js';
+import { classicStatements, claimStatements, type Statement } from './statements.js';
+
+export interface StudyReportInput {
+  def: StudyDefinition;
+  rows: StudyRow[];
+  machine: { cpu: string; threads: number; cores: number };
+  budget: string;
+  /** How the cross cells' inputs were adapted, one line per cell kind. */
+  adaptations: string[];
+}
+
+export interface StudyReportPaths { html: string; csv: string; json: string }
+
+const ARCH_COLUMNS: Column<StudyRow>[] = [
+  { head: 'Model', key: 'model', kind: 'text', get: rowLabel },
+  { head: 'Input', key: 'dataset', kind: 'text', get: (r) => r.dataset },
+  { head: 'Layers', key: 'layers', kind: 'int', get: (r) => r.layers },
+  { head: 'Params', key: 'params', kind: 'int', get: (r) => r.params },
+  { head: 'MACs (M)', key: 'macs', kind: 'millions', get: (r) => r.macs },
+  { head: 'Receptive field (px)', key: 'receptive_field', kind: 'int', get: (r) => r.receptiveField },
+  { head: 'Act. mem/img (MB)', key: 'activation_bytes', kind: 'megabytes', get: (r) => r.activationBytes },
+];
+
+function statementsHtml(statements: Statement[]): string {
+  if (statements.length === 0) return '';
+  const cls = (v: string): string => (v === 'supported' ? 'best' : v === 'not supported' ? 'recall' : 'na');
+  return `<section id="statements"><h2>What the numbers say</h2><p class="lede">Each sentence is built from the measurements in this report; the verdict is computed from them.</p>
+<table class="config"><tbody>${statements.map((s) => `<tr><td>${escapeHtml(s.question)}</td><td>${escapeHtml(s.sentence)} <strong class="${cls(s.verdict)}">Verdict: ${escapeHtml(s.verdict)}.</strong></td></tr>`).join('\n')}</tbody></table></section>`;
+}
+
+/** The 2×2 matrix: models down, datasets across, accuracy and wall time in each cell. */
+function matrixHtml(rows: StudyRow[]): string {
+  const plain = rows.filter((r) => r.variant === '');
+  const models = [...new Set(plain.map((r) => r.model))], datasets = [...new Set(plain.map((r) => r.dataset))];
+  if (models.length < 2 || datasets.length < 2) return '';
+  const cell = (m: string, d: string): string => {
+    const r = plain.find((x) => x.model === m && x.dataset === d);
+    return r ? `${htmlStat(r.finalAcc, 'pct')}<br><span class="note">${htmlStat(r.wallSeconds, 's')} training</span>` : '—';
+  };
+  return `<section id="matrix"><h2>Accuracy and time, model × dataset</h2><table><thead><tr><th class="left">Model</th>${datasets.map((d) => `<th>${escapeHtml(d)}</th>`).join('')}</tr></thead><tbody>
+${models.map((m) => `<tr><td class="cls">${escapeHtml(m)}</td>${datasets.map((d) => `<td>${cell(m, d)}</td>`).join('')}</tr>`).join('\n')}</tbody></table></section>`;
+}
+
+function htmlStat(s: StudyRow['finalAcc'], unit: 'pct' | 's'): string {
+  if (!s) return '—';
+  const f = (v: number): string => (unit === 'pct' ? `${(v * 100).toFixed(1)} %` : `${v.toFixed(1)} s`);
+  return escapeHtml(s.n > 1 ? `${f(s.mean)} ± ${f(s.std)}` : f(s.mean));
+}
+
+const points = (rows: StudyRow[], cost: (r: StudyRow) => number | undefined): ParetoPoint[] =>
+  rows.flatMap((r) => { const c = cost(r); return c !== undefined && r.finalAcc ? [{ label: `${rowLabel(r)} · ${r.dataset}`, cost: c, value: r.finalAcc.mean }] : []; });
+
+/** Renders every chart to inline SVG; a chart with no points is left out. */
+async function charts(rows: StudyRow[], imbalanced: boolean): Promise<{ id: string; title: string; svg: string }[]> {
+  const specs: { id: string; title: string; spec: TopLevelSpec; n: number }[] = [];
+  const add = (id: string, title: string, pts: ParetoPoint[], costTitle: string, logCost = true, valueTitle?: string): void => {
+    specs.push({ id, title, n: pts.length, spec: paretoSpec(pts, { costTitle, logCost, valueTitle }) });
+  };
+  add('latency', 'Accuracy against inference latency', points(rows, (r) => r.latency1Ms?.mean), 'Inference latency, batch 1 (ms)');
+  add('params', 'Accuracy against parameters', points(rows, (r) => r.params?.mean), 'Parameters');
+  add('time', 'Accuracy against training time', points(rows, (r) => r.wallSeconds?.mean), 'Training time (s)', false);
+  if (imbalanced) {
+    const lt = rows.filter((r) => r.variant.startsWith('lt'));
+    const pts = lt.flatMap((r) => (r.finalAcc && r.macroRecall ? [{ label: rowLabel(r), cost: r.finalAcc.mean, value: r.macroRecall.mean }] : []));
+    specs.push({ id: 'recall', title: 'Accuracy against macro recall (long-tailed runs)', n: pts.length, spec: recallSpec(pts) });
+  }
+  const curves = rows.flatMap((r) => r.runs.slice(0, 1).map((run) => ({ label: `${rowLabel(r)} · ${r.dataset}`, rows: run.curve })));
+  if (curves.some((c) => c.rows.some((x) => typeof x.wall_seconds === 'number'))) specs.push({ id: 'curves', title: 'Learning curves', n: curves.length, spec: accuracyVsTimeSpec(curves, { title: 'Test accuracy against training time', evalSetName: 'Test' }) });
+  const out: { id: string; title: string; svg: string }[] = [];
+  for (const s of specs) if (s.n > 0) out.push({ id: s.id, title: s.title, svg: await renderSvg(s.spec) });
+  return out;
+}
+
+/** Accuracy (x) against macro recall (y) for the imbalanced runs: the gap between the two is the point. */
+function recallSpec(pts: ParetoPoint[]): TopLevelSpec {
+  return paretoSpec(pts, { costTitle: 'Test accuracy', valueTitle: 'Macro recall', logCost: false });
+}
+
+export async function writeStudyReport(dir: string, input: StudyReportInput): Promise<StudyReportPaths> {
+  const { def, rows, machine } = input;
+  const isClassic = def.name === 'classic';
+  const statements = isClassic ? classicStatements(rows) : def.name === 'claims' ? claimStatements(rows) : [];
+  const imbalanced = rows.some((r) => r.variant.startsWith('lt'));
+  const header = { study: def.name, budget: input.budget, cpu: machine.cpu, threads: String(machine.threads), cores: String(machine.cores), generated: new Date().toISOString() };
+  const csv = join(dir, 'study.csv'), json = join(dir, 'study.json'), html = join(dir, 'report.html');
+  writeFileAtomic(csv, toCsv(COMPARISON_COLUMNS, rows, header));
+  writeJsonAtomic(json, { ...header, threads: machine.threads, cores: machine.cores, description: def.description, rows: rowsJson(rows), statements, input_adaptations: input.adaptations });
+  const chartList = await charts(rows, imbalanced);
+  const body = `<header><p class="eyebrow">convlab · study</p><h1>${escapeHtml(def.name)} <span class="on">${escapeHtml(def.description)}</span></h1>
+<p class="path">Budget ${escapeHtml(input.budget)} per cell · measured on ${escapeHtml(machine.cpu)}, ${machine.threads} threads · ${new Date().toISOString().slice(0, 10)}</p></header>
+${statementsHtml(statements)}
+<section id="table" style="overflow-x:auto"><h2>Comparison</h2>${htmlTable(COMPARISON_COLUMNS, rows, BETTER)}
+<p class="note">Accuracies are on the test set (best and final epoch); latency is the median eval-mode forward pass on this machine, measured once per model; training images/s is the median over epochs; values with ± are mean ± standard deviation over seeds. Files: <code>study.csv</code>, <code>study.json</code>.</p></section>
+${isClassic ? `<section id="architecture"><h2>Architectures</h2>${htmlTable(ARCH_COLUMNS, rows.filter((r) => r.variant === ''), {}, 'comparison')}<p class="note">Layers: leaf layers with parameters. Receptive field: of the last spatial feature map, in input pixels. Activation memory: every layer's output for one image, float32.</p></section>` : ''}
+${isClassic ? matrixHtml(rows) : ''}
+${input.adaptations.length ? `<section id="inputs"><h2>How the inputs were adapted</h2><ul class="runs">${input.adaptations.map((a) => `<li>${escapeHtml(a)}</li>`).join('')}</ul></section>` : ''}
+${chartList.map((c) => `<section id="chart-${c.id}"><h2>${escapeHtml(c.title)}</h2><figure>${inlineSvg(c.svg, c.id, c.title)}</figure></section>`).join('\n')}`;
+  writeFileAtomic(html, page(`convlab · ${def.name} study`, body));
+  return { html, csv, json };
+}
