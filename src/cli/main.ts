@@ -10,6 +10,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerSummary } from './commands/summary.js';
 import { registerTrain } from './commands/train.js';
 import { registerUi } from './commands/ui.js';
+import { registerWorker } from './commands/worker.js';
 import { describeEngine } from '../engine/index.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -45,6 +46,7 @@ registerInspect(program);
 registerSummary(program);
 registerInfo(program);
 registerUi(program);
+registerWorker(program);
 
 program.exitOverride();
 try {
