@@ -3,19 +3,20 @@
  * the cell runner into `<runs>/<study>/<cell id>` (checkpoints stay on this machine; the result records where),
  * and returns the CellResult through the queue. Loaded only by `convlab worker` (a dynamic import).
  *
- * The lock on a running cell is renewed every half stall timeout; a worker that dies stops renewing it, and
+ * Cells train on a worker thread (cell-thread.ts), so this process's main thread renews the lock on a running
+ * cell every half stall timeout even through a long evaluation; a worker that dies stops renewing it, and
  * after the stall timeout another worker's stalled-job check puts the cell back in the queue. A signal stops
  * training after the current step (with a checkpoint) and hands the cell back to the queue at once.
  */
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { WaitingError, Worker, type Job } from 'bullmq';
-import { TrainingInterrupted, type InterruptRequest } from '../train/trainer.js';
+import { TrainingInterrupted } from '../train/trainer.js';
 import type { CellResult } from './cell.js';
 import { QUEUE_NAME, type CellJobData, type CellJobProgress } from './queue.js';
 import { connectRedis, withTimeout } from './redis-link.js';
 import type { RedisTarget } from './redis-url.js';
-import { makeCellRunner } from './run-cell.js';
+import { makeThreadedCellRunner } from './cell-thread.js';
 
 export interface QueueWorkerOptions {
   runsDir: string;
@@ -50,9 +51,8 @@ function accuracyText(result: CellResult): string {
  */
 export async function runQueueWorker(target: RedisTarget, o: QueueWorkerOptions): Promise<NodeJS.Signals> {
   const link = await connectRedis(target, o.graceMs);
-  const interrupt: InterruptRequest = {};
   const host = hostname();
-  const runCell = makeCellRunner({ dataDir: o.dataDir, threads: o.threads, interrupt, onLog: o.verbose ? (l) => o.log(`  ${l}`) : undefined });
+  const cells = makeThreadedCellRunner({ dataDir: o.dataDir, threads: o.threads, onLog: o.verbose ? (l) => o.log(`  ${l}`) : undefined });
   const running = new Set<Promise<unknown>>();
 
   const processor = async (job: Job<CellJobData, CellResult>, token?: string): Promise<CellResult> => {
@@ -62,7 +62,7 @@ export async function runQueueWorker(target: RedisTarget, o: QueueWorkerOptions)
     const send = (p: CellJobProgress): void => { job.updateProgress(p).catch((err: unknown) => link.noteError(err)); };
     send({ fraction: 0, message: 'starting', host });
     let lastSent = 0;
-    const work = runCell(cell, runDir, (p) => {
+    const work = cells.run(cell, runDir, (p) => {
       if (Date.now() - lastSent < PROGRESS_EVERY_MS) return;
       lastSent = Date.now();
       send({ fraction: p.fraction, message: p.message, host });
@@ -95,7 +95,7 @@ export async function runQueueWorker(target: RedisTarget, o: QueueWorkerOptions)
   const stopped = new Promise<NodeJS.Signals>((resolveStop) => {
     const uninstall = (): void => { process.off('SIGINT', onSignal); process.off('SIGTERM', onSignal); };
     function onSignal(signal: NodeJS.Signals): void {
-      interrupt.signal = signal;
+      cells.interrupt(signal);
       uninstall(); // a second signal ends the process at once
       o.log(`${signal}: finishing the current step, saving a checkpoint and handing the cell back to the queue (again to quit at once)`);
       void worker.close().then(() => resolveStop(signal), () => resolveStop(signal));
@@ -108,7 +108,7 @@ export async function runQueueWorker(target: RedisTarget, o: QueueWorkerOptions)
   try {
     return await Promise.race([stopped, link.lost]);
   } catch (err) {
-    interrupt.signal = 'SIGTERM'; // Redis is gone: checkpoint the running cells before giving up
+    cells.interrupt('SIGTERM'); // Redis is gone: checkpoint the running cells before giving up
     await withTimeout(Promise.allSettled([...running]), CHECKPOINT_WAIT_MS);
     await withTimeout(worker.close(true), 2000);
     throw err;
