@@ -1,7 +1,7 @@
 /**
  * Studies on a job queue, end to end: a real redis-server on a free loopback port, `convlab worker` processes
- * (the built CLI) and the QueueExecutor in this process. A tiny study of three LeNet-5 cells on 384
- * mnist-sample images (24 steps each, a checkpoint after every step, so a kill lands mid-cell); one worker is
+ * (the built CLI) and the QueueExecutor in this process. A tiny study of three LeNet-5 cells on 256
+ * mnist-sample images (16 steps each, a checkpoint after every step, so a kill lands mid-cell); one worker is
  * killed with SIGKILL mid-cell and, after the stall timeout (2 s here), the other finishes its cell. Skips
  * when Debian's redis-server is not installed (.ci/run installs it).
  */
@@ -25,7 +25,7 @@ process.on('exit', () => rmSync(ROOT, { recursive: true, force: true }));
 
 const cellsOf = (study: string): StudyCell[] => [0, 1, 2].map((seed) => ({
   id: `lenet5@mnist-sample#s${seed}`, study, model: 'lenet5', dataset: 'mnist-sample', seed, epochs: 1,
-  options: { limit: 384, batchSize: 16, valSplit: 0, checkpointEvery: 1, noReport: true },
+  options: { limit: 256, batchSize: 16, valSplit: 0, checkpointEvery: 1, noReport: true },
 }));
 
 function freePort(): Promise<number> {
