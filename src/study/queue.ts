@@ -112,13 +112,14 @@ export class QueueExecutor implements CellExecutor {
   /** One look at a job: its result, 'failed' (reason left in watched.state), or 'waiting'; logs its moves. */
   private async look(jobId: string, watched: Watched, events: ExecutorEvents): Promise<CellResult | 'failed' | 'waiting'> {
     const { cell } = watched;
-    const job = await this.redis(Job.fromId<CellJobData, CellResult>(this.queue, jobId));
+    // The state first: once it says completed, the job read after it holds the result.
+    const state = await this.redis(this.queue.getJobState(jobId));
+    const job = state === 'unknown' ? undefined : await this.redis(Job.fromId<CellJobData, CellResult>(this.queue, jobId));
     if (!job) { // removed by someone else: put it back
       events.onLog?.(`${cell.id}: its job disappeared from the queue; enqueueing it again`);
       await this.enqueue(cell, events);
       return 'waiting';
     }
-    const state = await this.redis(job.getState());
     if (state === 'completed') {
       if (JSON.stringify(job.data.cell) !== JSON.stringify(cell)) { // finished an older definition of the cell
         await this.enqueue(cell, events);

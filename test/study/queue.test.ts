@@ -13,7 +13,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CellResult, StudyCell } from '../../src/study/cell.js';
-import { openQueueExecutor } from '../../src/study/queue.js';
+import { Job, Queue } from 'bullmq';
+import { QUEUE_NAME, jobIdOf, openQueueExecutor } from '../../src/study/queue.js';
 import { parseRedisUrl } from '../../src/study/redis-url.js';
 import { MAIN } from '../cli/helpers.js';
 import { convlab, oneLineError } from '../cli/run-cli.js';
@@ -87,7 +88,7 @@ test('two workers, one killed mid-cell: every cell completes exactly once, the k
   const redis = await startRedis();
   const runs = [join(ROOT, 'runs-a'), join(ROOT, 'runs-b')];
   const workers = runs.map((dir) => startWorker(redis.url, dir));
-  const executor = await openQueueExecutor(redis.url, { pollMs: 200 });
+  const executor = await openQueueExecutor(redis.url, { pollMs: 200, graceMs: 1000 });
   try {
     const results: CellResult[] = [];
     const logs: string[] = [];
@@ -119,9 +120,14 @@ test('two workers, one killed mid-cell: every cell completes exactly once, the k
     assert.ok(progressUpdates > 0, 'the workers\' progress reached the study');
 
     // Enqueueing the same study again is idempotent: the finished results come back at once, no worker needed.
+    // Then Redis goes away before a fourth cell is done: the three are delivered, then one line naming the URL.
     await stopAll(workers);
     const again: string[] = [];
-    await executor.run(cellsOf('tiny'), () => '', { onResult: (r) => again.push(r.id) });
+    const fourth: StudyCell = { ...cellsOf('tiny')[0]!, id: 'lenet5@mnist-sample#s3', seed: 3 };
+    const lost = executor.run([...cellsOf('tiny'), fourth], () => '', {
+      onResult: (r) => { if (again.push(r.id) === 3) redis.proc.child.kill('SIGKILL'); },
+    });
+    await assert.rejects(lost, new RegExp(`^RedisUnavailable: lost the connection to Redis at ${redis.url}: connection refused \\(gave up after 1 s\\)$`));
     assert.deepEqual(again.sort(), cellsOf('tiny').map((c) => c.id));
   } finally {
     await executor.close();
@@ -148,24 +154,33 @@ test('SIGTERM: the worker checkpoints, hands its cell back to the queue and exit
   }
 });
 
-test('Redis going away mid-study: the finished cells are delivered, then one line naming the URL', { skip, timeout: 60_000 }, async () => {
+test('a worker frozen mid-cell (SIGSTOP) loses the cell to another; its late result is dropped', { skip, timeout: 60_000 }, async () => {
   const redis = await startRedis();
-  const worker = startWorker(redis.url, join(ROOT, 'runs-lost'));
-  const executor = await openQueueExecutor(redis.url, { pollMs: 200, graceMs: 1000 });
+  const frozen = startWorker(redis.url, join(ROOT, 'runs-frozen'));
+  const workers = [frozen];
+  const executor = await openQueueExecutor(redis.url, { pollMs: 200 });
   try {
-    const results: string[] = [];
-    const cells = cellsOf('lost');
-    const study = executor.run(cells, () => '', {
-      onResult: (r) => {
-        results.push(r.id);
-        if (results.length === 1) { worker.child.kill('SIGKILL'); redis.proc.child.kill('SIGKILL'); }
-      },
-    });
-    await assert.rejects(study, new RegExp(`^RedisUnavailable: lost the connection to Redis at ${redis.url}: connection refused \\(gave up after 1 s\\)$`));
-    assert.equal(results.length, 1, 'the cell finished before Redis went away was delivered');
+    const results: CellResult[] = [];
+    const study = executor.run(cellsOf('late').slice(0, 1), () => '', { onResult: (r) => results.push(r) });
+    await until('the worker to be mid-cell', () => cellMidway(frozen) !== undefined);
+    frozen.child.kill('SIGSTOP');
+    const other = startWorker(redis.url, join(ROOT, 'runs-other'));
+    workers.push(other);
+    await study;
+    frozen.child.kill('SIGCONT');
+    await until('the frozen worker to finish its copy of the cell', () => /: finished in/.test(frozen.output()));
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // a few polls' worth for a duplicate to show up
+    assert.deepEqual(results.map((r) => r.runDir), [join(ROOT, 'runs-other', 'late', cellsOf('late')[0]!.id)], 'one result, from the worker that took over');
+    const inspect = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port) } });
+    try {
+      const job = await Job.fromId<unknown, CellResult>(inspect, jobIdOf(cellsOf('late')[0]!));
+      assert.equal(job?.returnvalue.runDir, results[0]?.runDir, 'the queue kept the result of the worker that held the lock');
+    } finally {
+      await inspect.close();
+    }
   } finally {
     await executor.close();
-    await stopAll([worker, redis.proc]);
+    await stopAll([...workers, redis.proc]);
   }
 });
 
