@@ -97,7 +97,8 @@ export async function runQueueWorker(target: RedisTarget, o: QueueWorkerOptions)
     function onSignal(signal: NodeJS.Signals): void {
       cells.interrupt(signal);
       uninstall(); // a second signal ends the process at once
-      o.log(`${signal}: finishing the current step, saving a checkpoint and handing the cell back to the queue (again to quit at once)`);
+      o.log(running.size === 0 ? `${signal}: stopping (no cell running)`
+        : `${signal}: finishing the current step, saving a checkpoint and handing the cell back to the queue (again to quit at once)`);
       void worker.close().then(() => resolveStop(signal), () => resolveStop(signal));
     }
     process.on('SIGINT', onSignal);

@@ -55,6 +55,7 @@ export class QueueExecutor implements CellExecutor {
   private readonly queue: Queue;
   private readonly pollMs: number;
   private readonly jobOptions: JobsOptions;
+  private closed = false;
 
   constructor(private readonly link: RedisLink, o: QueueExecutorOptions = {}) {
     this.pollMs = o.pollMs ?? 1000;
@@ -64,8 +65,12 @@ export class QueueExecutor implements CellExecutor {
   }
 
   /** Every Redis call races the link's loss, so that a Redis that went away ends the study with its line. */
-  private redis<T>(call: Promise<T>): Promise<T> {
-    return Promise.race([call, this.link.lost]);
+  private async redis<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await Promise.race([call, this.link.lost]);
+    } catch (err) {
+      throw this.link.lostError ?? err;
+    }
   }
 
   async run(cells: StudyCell[], _runDirOf: (cell: StudyCell) => string, events: ExecutorEvents): Promise<void> {
@@ -90,6 +95,7 @@ export class QueueExecutor implements CellExecutor {
         }
       }
       if (pending.size > 0) await this.redis(sleep(this.pollMs));
+      if (this.closed) throw new Error(`the study's queue connection was closed with ${pending.size} cell${pending.size === 1 ? '' : 's'} still to do`);
     }
     if (failures.length > 0) throw new Error(`${failures.length} cell${failures.length === 1 ? '' : 's'} failed on the workers: ${failures.join('; ')}`);
   }
@@ -159,6 +165,7 @@ export class QueueExecutor implements CellExecutor {
 
   /** Closes this side's connection; the jobs (and finished results) stay in Redis for a resumed study. */
   async close(): Promise<void> {
+    this.closed = true;
     await withTimeout(this.queue.close(), 2000);
   }
 }

@@ -19,6 +19,8 @@ export interface RedisLink {
   connection: QueueConnectionOptions;
   /** Rejects with RedisUnavailable once a connection has been down for longer than the grace period. */
   lost: Promise<never>;
+  /** That error, once it happened (commands failing at the same moment report it instead of their own). */
+  lostError?: RedisUnavailable;
   /** Keeps an error event's cause, so that the final message can say why Redis went away. */
   noteError(err: unknown): void;
 }
@@ -72,7 +74,12 @@ export async function connectRedis(t: RedisTarget, graceMs = DEFAULT_GRACE_MS): 
   await probeRedis(t);
   let lastError: unknown;
   let giveUp: (err: RedisUnavailable) => void = () => {};
-  const lost = new Promise<never>((_resolve, reject) => { giveUp = reject; });
+  const lost = new Promise<never>((_resolve, reject) => {
+    giveUp = (err) => {
+      link.lostError ??= err;
+      reject(err);
+    };
+  });
   lost.catch(() => {}); // observed by whoever races it; never an unhandled rejection
   const attempts = Math.max(1, Math.ceil(graceMs / RETRY_DELAY_MS));
   const connection: QueueConnectionOptions = {
@@ -84,7 +91,8 @@ export async function connectRedis(t: RedisTarget, graceMs = DEFAULT_GRACE_MS): 
       return null;
     },
   };
-  return { target: t, connection, lost, noteError: (err) => { lastError = err; } };
+  const link: RedisLink = { target: t, connection, lost, noteError: (err) => { lastError = err; } };
+  return link;
 }
 
 /** Resolves after `ms`, or at once when `promise` settles (used to bound a close() on a dead connection). */

@@ -1,8 +1,9 @@
 /**
  * Studies on a job queue, end to end: a real redis-server on a free loopback port, `convlab worker` processes
  * (the built CLI) and the QueueExecutor in this process. A tiny study of three LeNet-5 cells on 256
- * mnist-sample images (16 steps each, a checkpoint after every step, so a kill lands mid-cell); one worker is
- * killed with SIGKILL mid-cell and, after the stall timeout (2 s here), the other finishes its cell. Skips
+ * mnist-sample images (15 steps each, a checkpoint after every step, so a kill lands mid-cell); one worker is
+ * killed with SIGKILL mid-cell and, after the stall timeout (2 s here), the other finishes its cell. The
+ * timeouts are generous: the machine these run on is shared, and a loaded one starts a worker slowly. Skips
  * when Debian's redis-server is not installed (.ci/run installs it).
  */
 import { test } from 'node:test';
@@ -26,7 +27,7 @@ process.on('exit', () => rmSync(ROOT, { recursive: true, force: true }));
 
 const cellsOf = (study: string): StudyCell[] => [0, 1, 2].map((seed) => ({
   id: `lenet5@mnist-sample#s${seed}`, study, model: 'lenet5', dataset: 'mnist-sample', seed, epochs: 1,
-  options: { limit: 256, batchSize: 16, valSplit: 0, checkpointEvery: 1, noReport: true },
+  options: { limit: 256, batchSize: 16, valSplit: 0.1, checkpointEvery: 1, noReport: true },
 }));
 
 function freePort(): Promise<number> {
@@ -51,7 +52,7 @@ function spawnProc(command: string, args: string[], env?: NodeJS.ProcessEnv): Pr
   return { child, output: () => output, exited };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -84,7 +85,7 @@ function cellMidway(worker: Proc): string | undefined {
   return undefined;
 }
 
-test('two workers, one killed mid-cell: every cell completes exactly once, the killed one on the other worker', { skip, timeout: 90_000 }, async () => {
+test('two workers, one killed mid-cell: every cell completes exactly once, the killed one on the other worker', { skip, timeout: 180_000 }, async () => {
   const redis = await startRedis();
   const runs = [join(ROOT, 'runs-a'), join(ROOT, 'runs-b')];
   const workers = runs.map((dir) => startWorker(redis.url, dir));
@@ -96,6 +97,7 @@ test('two workers, one killed mid-cell: every cell completes exactly once, the k
     const study = executor.run(cellsOf('tiny'), () => assert.fail('a queued cell runs in the worker\'s run directory'), {
       onResult: (r) => results.push(r), onProgress: () => { progressUpdates++; }, onLog: (l) => logs.push(l),
     });
+    study.catch(() => {}); // awaited below; this only keeps an early failure of the test from also reporting it
     let killedDir: string | undefined, killed = -1;
     await until('a worker to be mid-cell', () => {
       killed = workers.findIndex((w) => cellMidway(w) !== undefined);
@@ -135,7 +137,7 @@ test('two workers, one killed mid-cell: every cell completes exactly once, the k
   }
 });
 
-test('SIGTERM: the worker checkpoints, hands its cell back to the queue and exits with 143', { skip, timeout: 60_000 }, async () => {
+test('SIGTERM: the worker checkpoints, hands its cell back to the queue and exits with 143', { skip, timeout: 120_000 }, async () => {
   const redis = await startRedis();
   const worker = startWorker(redis.url, join(ROOT, 'runs-term'));
   const executor = await openQueueExecutor(redis.url, { pollMs: 200 });
@@ -154,7 +156,7 @@ test('SIGTERM: the worker checkpoints, hands its cell back to the queue and exit
   }
 });
 
-test('a worker frozen mid-cell (SIGSTOP) loses the cell to another; its late result is dropped', { skip, timeout: 60_000 }, async () => {
+test('a worker frozen mid-cell (SIGSTOP) loses the cell to another; its late result is dropped', { skip, timeout: 120_000 }, async () => {
   const redis = await startRedis();
   const frozen = startWorker(redis.url, join(ROOT, 'runs-frozen'));
   const workers = [frozen];
@@ -162,6 +164,7 @@ test('a worker frozen mid-cell (SIGSTOP) loses the cell to another; its late res
   try {
     const results: CellResult[] = [];
     const study = executor.run(cellsOf('late').slice(0, 1), () => '', { onResult: (r) => results.push(r) });
+    study.catch(() => {}); // awaited below
     await until('the worker to be mid-cell', () => cellMidway(frozen) !== undefined);
     frozen.child.kill('SIGSTOP');
     const other = startWorker(redis.url, join(ROOT, 'runs-other'));
@@ -184,14 +187,14 @@ test('a worker frozen mid-cell (SIGSTOP) loses the cell to another; its late res
   }
 });
 
-test('unreachable Redis: one line naming the URL, from the worker and from the study side', { skip, timeout: 30_000 }, async () => {
+test('unreachable Redis: one line naming the URL, from the worker and from the study side', { skip, timeout: 60_000 }, async () => {
   const url = `redis://127.0.0.1:${await freePort()}`;
   const r = await convlab(['worker', '--queue', url], { cwd: ROOT });
   assert.equal(oneLineError(r), `cannot reach Redis at ${url}: connection refused`);
   await assert.rejects(openQueueExecutor(url), { message: `cannot reach Redis at ${url}: connection refused` });
 });
 
-test('a malformed --queue URL: one line before connecting', { timeout: 30_000 }, async () => {
+test('a malformed --queue URL: one line before connecting', { timeout: 60_000 }, async () => {
   const cases: [string, string][] = [
     ['localhost:6379', 'the scheme must be redis:// or rediss://, not localhost://'],
     ['http://127.0.0.1:6379', 'the scheme must be redis:// or rediss://, not http://'],
