@@ -1,7 +1,7 @@
 /**
  * Studies on a job queue, end to end: a real redis-server on a free loopback port, `convlab worker` processes
  * (the built CLI) and the QueueExecutor in this process. A tiny study of three LeNet-5 cells on 256
- * mnist-sample images (15 steps each, a checkpoint after every step, so a kill lands mid-cell); one worker is
+ * mnist-sample images (16 steps each, a checkpoint after every step, so a kill lands mid-cell); one worker is
  * killed with SIGKILL mid-cell and, after the stall timeout (2 s here), the other finishes its cell. The
  * timeouts are generous: the machine these run on is shared, and a loaded one starts a worker slowly. Skips
  * when Debian's redis-server is not installed (.ci/run installs it).
@@ -27,7 +27,7 @@ process.on('exit', () => rmSync(ROOT, { recursive: true, force: true }));
 
 const cellsOf = (study: string): StudyCell[] => [0, 1, 2].map((seed) => ({
   id: `lenet5@mnist-sample#s${seed}`, study, model: 'lenet5', dataset: 'mnist-sample', seed, epochs: 1,
-  options: { limit: 256, batchSize: 16, valSplit: 0.1, checkpointEvery: 1, noReport: true },
+  options: { limit: 256, batchSize: 16, valSplit: 0, checkpointEvery: 1, noReport: true },
 }));
 
 function freePort(): Promise<number> {
@@ -52,7 +52,7 @@ function spawnProc(command: string, args: string[], env?: NodeJS.ProcessEnv): Pr
   return { child, output: () => output, exited };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
+async function until(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -85,7 +85,7 @@ function cellMidway(worker: Proc): string | undefined {
   return undefined;
 }
 
-test('two workers, one killed mid-cell: every cell completes exactly once, the killed one on the other worker', { skip, timeout: 180_000 }, async () => {
+test('two workers, one killed mid-cell: every cell completes exactly once, the killed one on the other worker', { skip, timeout: 300_000 }, async () => {
   const redis = await startRedis();
   const runs = [join(ROOT, 'runs-a'), join(ROOT, 'runs-b')];
   const workers = runs.map((dir) => startWorker(redis.url, dir));
@@ -137,7 +137,7 @@ test('two workers, one killed mid-cell: every cell completes exactly once, the k
   }
 });
 
-test('SIGTERM: the worker checkpoints, hands its cell back to the queue and exits with 143', { skip, timeout: 120_000 }, async () => {
+test('SIGTERM: the worker checkpoints, hands its cell back to the queue and exits with 143', { skip, timeout: 240_000 }, async () => {
   const redis = await startRedis();
   const worker = startWorker(redis.url, join(ROOT, 'runs-term'));
   const executor = await openQueueExecutor(redis.url, { pollMs: 200 });
@@ -156,7 +156,7 @@ test('SIGTERM: the worker checkpoints, hands its cell back to the queue and exit
   }
 });
 
-test('a worker frozen mid-cell (SIGSTOP) loses the cell to another; its late result is dropped', { skip, timeout: 120_000 }, async () => {
+test('a worker frozen mid-cell (SIGSTOP) loses the cell to another; its late result is dropped', { skip, timeout: 240_000 }, async () => {
   const redis = await startRedis();
   const frozen = startWorker(redis.url, join(ROOT, 'runs-frozen'));
   const workers = [frozen];
