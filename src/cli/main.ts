@@ -12,6 +12,7 @@ import { registerStudy } from './commands/study.js';
 import { registerSummary } from './commands/summary.js';
 import { registerTrain } from './commands/train.js';
 import { registerUi } from './commands/ui.js';
+import { registerWorker } from './commands/worker.js';
 import { describeEngine } from '../engine/index.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -49,6 +50,7 @@ registerInfo(program);
 registerUi(program);
 registerExport(program);
 registerStudy(program);
+registerWorker(program);
 
 program.exitOverride();
 try {
