@@ -17,6 +17,12 @@ struct VecKernels {
   void (*depthwise_forward_plane)(const ConvArgs& p, const float* x, const float* w, float bias, float* y);
   void (*depthwise_backward_input_plane)(const ConvArgs& p, const float* dy, const float* w, float* dx);
   void (*depthwise_backward_weight_plane)(const ConvArgs& p, const float* x, const float* dy, float* dw);
+  // Stride-1 planes through a zero-padded copy in `pad` (padded_floats(p) floats); the input gradient needs
+  // (k − 1)·d ≥ p on both axes and kh·kw ≤ 64.
+  long (*padded_floats)(const ConvArgs& p);
+  void (*depthwise_s1_forward_plane)(const ConvArgs& p, const float* x, const float* w, float bias, float* y, float* pad);
+  void (*depthwise_s1_backward_input_plane)(const ConvArgs& p, const float* dy, const float* w, float* dx, float* pad);
+  void (*depthwise_s1_backward_weight_plane)(const ConvArgs& p, const float* x, const float* dy, float* dw, float* pad);
   // Sums in double over n floats: Σx, and Σ(x − mu)².
   double (*sum)(const float* x, long n);
   double (*sum_sq_dev)(const float* x, long n, double mu);
