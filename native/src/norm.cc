@@ -28,20 +28,8 @@ void run_softmax(Call& call) {
   float* y = call.tensor(1, rows * cols, "softmax y");
   bool log = call.flag(4);
   if (!call.error.empty()) return;
-  split(call, rows, rows * cols, [&](long r) {
-    const float* xr = x + r * cols;
-    float* yr = y + r * cols;
-    double max = -INFINITY;
-    for (long j = 0; j < cols; j++) {
-      double v = xr[j];
-      if (v != v) { max = v; break; }  // Math.max: a NaN anywhere makes the row NaN
-      if (v > max) max = v;
-    }
-    double sum = 0;
-    for (long j = 0; j < cols; j++) sum += std::exp(xr[j] - max);
-    double log_sum = std::log(sum);
-    for (long j = 0; j < cols; j++) yr[j] = static_cast<float>(log ? xr[j] - max - log_sum : std::exp(xr[j] - max) / sum);
-  });
+  const VecKernels& v = *call.ks->vec;
+  split(call, rows, rows * cols, [&](long r) { v.softmax_row(x + r * cols, y + r * cols, cols, log); });
 }
 
 // [y, dy, dx, rows, cols, log]
@@ -53,14 +41,8 @@ void run_softmax_backward(Call& call) {
   float* dx = call.tensor(2, rows * cols, "softmax dx");
   bool log = call.flag(5);
   if (!call.error.empty()) return;
-  split(call, rows, rows * cols, [&](long r) {
-    long o = r * cols;
-    double dot = 0;
-    for (long j = 0; j < cols; j++) dot += log ? static_cast<double>(dy[o + j]) : static_cast<double>(dy[o + j]) * y[o + j];
-    for (long j = 0; j < cols; j++) {
-      dx[o + j] = static_cast<float>(log ? dy[o + j] - std::exp(static_cast<double>(y[o + j])) * dot : y[o + j] * (dy[o + j] - dot));
-    }
-  });
+  const VecKernels& v = *call.ks->vec;
+  split(call, rows, rows * cols, [&](long r) { v.softmax_backward_row(y + r * cols, dy + r * cols, dx + r * cols, cols, log); });
 }
 
 // [x, y, outer, reduce, inner]: y[o, i] = Σ_r x[o, r, i]

@@ -23,6 +23,9 @@ struct VecKernels {
   void (*depthwise_s1_forward_plane)(const ConvArgs& p, const float* x, const float* w, float bias, float* y, float* pad);
   void (*depthwise_s1_backward_input_plane)(const ConvArgs& p, const float* dy, const float* w, float* dx, float* pad);
   void (*depthwise_s1_backward_weight_plane)(const ConvArgs& p, const float* x, const float* dy, float* dw, float* pad);
+  // One row of softmax (log: log-softmax) and its gradient given y; exponentials in float (about 2 ulp), sums in double.
+  void (*softmax_row)(const float* x, float* y, long n, bool log);
+  void (*softmax_backward_row)(const float* y, const float* dy, float* dx, long n, bool log);
   // Sums in double over n floats: Σx, and Σ(x − mu)².
   double (*sum)(const float* x, long n);
   double (*sum_sq_dev)(const float* x, long n, double mu);
