@@ -19,9 +19,12 @@
         "src/pool.cc",
         "src/elementwise.cc",
         "src/norm.cc",
-        "src/optim.cc"
+        "src/optim.cc",
+        "src/vec_generic.cc",
+        "src/vec_avx2.cc",
+        "src/vec_avx512.cc"
       ],
-      "cflags_cc": ["-std=c++17", "-O3", "-fno-exceptions", "-fno-math-errno", "-pthread"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-exceptions", "-fno-math-errno", "-fno-trapping-math", "-fopenmp-simd", "-pthread"],
       "ldflags": ["-pthread"],
       "xcode_settings": {
         "OTHER_CPLUSPLUSFLAGS": ["-std=c++17", "-O3"]

@@ -10,6 +10,8 @@ namespace convlab {
 // MR-row panel packed k-major (MR floats per k) and Bp an NR-column panel packed k-major (NR floats per k).
 using MicroKernel = void (*)(long k, const float* ap, const float* bp, float* c, long ldc, int load_c);
 
+struct VecKernels;
+
 // A kernel set: the micro-kernel and the cache blocking chosen for it.
 struct KernelSet {
   const char* name;
@@ -18,6 +20,8 @@ struct KernelSet {
   MicroKernel ukernel;
   // A set with fewer rows per tile for products with few rows, or nullptr.
   const KernelSet* narrow;
+  // The non-GEMM kernels compiled for the same instruction set (vec.h).
+  const VecKernels* vec;
 };
 
 // Kernel sets in preference order; ISA_COUNT entries. isa.cc says which ones this CPU runs.

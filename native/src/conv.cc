@@ -32,6 +32,14 @@ Geometry geometry(const ConvArgs& p) {
   return g;
 }
 
+// The outputs ox in [*ox0, *ox1) whose tap at input column ox·sw + ix0 lies inside [0, w).
+void inside_columns(const ConvArgs& p, long ix0, long* ox0, long* ox1) {
+  long lo = ix0 >= 0 ? 0 : (-ix0 + p.sw - 1) / p.sw;
+  long hi = p.w - ix0 <= 0 ? 0 : (p.w - ix0 - 1) / p.sw + 1;
+  *ox0 = std::min(lo, p.ow);
+  *ox1 = std::max(*ox0, std::min(hi, p.ow));
+}
+
 // col[r − r0][oy·ow + ox] (row stride ld) = x[ci][oy·sh − ph + ki·dh][ox·sw − pw + kj·dw] for the rows
 // r = (ci·kh + ki)·kw + kj in [r0, r1), zero outside the image.
 void im2col_rows(const ConvArgs& p, const Geometry& g, const float* x, float* col, long r0, long r1, long ld) {
@@ -39,17 +47,18 @@ void im2col_rows(const ConvArgs& p, const Geometry& g, const float* x, float* co
     long ci = r / (p.kh * p.kw), ki = r / p.kw % p.kh, kj = r % p.kw;
     const float* xc = x + ci * g.in_plane;
     float* row = col + (r - r0) * ld;
-    long ix0 = kj * p.dw - p.pw;
+    long ix0 = kj * p.dw - p.pw, ox0, ox1;
+    inside_columns(p, ix0, &ox0, &ox1);
     for (long oy = 0; oy < p.oh; oy++) {
       long iy = oy * p.sh - p.ph + ki * p.dh;
       float* out = row + oy * p.ow;
       if (iy < 0 || iy >= p.h) { std::memset(out, 0, p.ow * sizeof(float)); continue; }
-      const float* xr = xc + iy * p.w;
-      if (p.sw == 1 && ix0 >= 0 && ix0 + p.ow <= p.w) { std::memcpy(out, xr + ix0, p.ow * sizeof(float)); continue; }
-      for (long ox = 0; ox < p.ow; ox++) {
-        long ix = ox * p.sw + ix0;
-        out[ox] = (ix >= 0 && ix < p.w) ? xr[ix] : 0.f;
-      }
+      const float* xr = xc + iy * p.w + ix0;
+      // Zeros left and right of the columns [ox0, ox1) that read inside the image.
+      for (long ox = 0; ox < ox0; ox++) out[ox] = 0.f;
+      if (p.sw == 1) std::memcpy(out + ox0, xr + ox0, (ox1 - ox0) * sizeof(float));
+      else for (long ox = ox0; ox < ox1; ox++) out[ox] = xr[ox * p.sw];
+      for (long ox = ox1; ox < p.ow; ox++) out[ox] = 0.f;
     }
   }
 }
@@ -60,16 +69,15 @@ void col2im(const ConvArgs& p, const Geometry& g, const float* col, long ld, flo
     long ci = r / (p.kh * p.kw), ki = r / p.kw % p.kh, kj = r % p.kw;
     float* xc = dx + ci * g.in_plane;
     const float* row = col + r * ld;
-    long ix0 = kj * p.dw - p.pw;
+    long ix0 = kj * p.dw - p.pw, ox0, ox1;
+    inside_columns(p, ix0, &ox0, &ox1);
     for (long oy = 0; oy < p.oh; oy++) {
       long iy = oy * p.sh - p.ph + ki * p.dh;
       if (iy < 0 || iy >= p.h) continue;
-      float* xr = xc + iy * p.w;
-      const float* in = row + oy * p.ow;
-      for (long ox = 0; ox < p.ow; ox++) {
-        long ix = ox * p.sw + ix0;
-        if (ix >= 0 && ix < p.w) xr[ix] += in[ox];
-      }
+      float* __restrict xr = xc + iy * p.w + ix0;
+      const float* __restrict in = row + oy * p.ow;
+      if (p.sw == 1) for (long ox = ox0; ox < ox1; ox++) xr[ox] += in[ox];
+      else for (long ox = ox0; ox < ox1; ox++) xr[ox * p.sw] += in[ox];
     }
   }
 }
@@ -111,12 +119,12 @@ void gather_rows(const float* t, long channels, long first, long rows, long plan
 }  // namespace
 
 bool conv_depthwise(const ConvArgs& p);
-void depthwise_forward(const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth);
-void depthwise_backward_input(const ConvArgs& p, const float* dy, const float* w, float* dx, int nth);
-void depthwise_backward_weight(const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth);
+void depthwise_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth);
+void depthwise_backward_input(const KernelSet& ks, const ConvArgs& p, const float* dy, const float* w, float* dx, int nth);
+void depthwise_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth);
 
 void conv2d_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth) {
-  if (conv_depthwise(p)) { depthwise_forward(p, x, w, b, y, nth); return; }
+  if (conv_depthwise(p)) { depthwise_forward(ks, p, x, w, b, y, nth); return; }
   Geometry g = geometry(p);
   for_each_chunk(p.n, g.nb, nth, [&](long i0, long i1, int gemm_threads) {
     const long cols = (i1 - i0) * g.plane;
@@ -152,7 +160,7 @@ void conv2d_forward(const KernelSet& ks, const ConvArgs& p, const float* x, cons
 }
 
 void conv2d_backward_input(const KernelSet& ks, const ConvArgs& p, const float* dy, const float* w, float* dx, int nth) {
-  if (conv_depthwise(p)) { depthwise_backward_input(p, dy, w, dx, nth); return; }
+  if (conv_depthwise(p)) { depthwise_backward_input(ks, p, dy, w, dx, nth); return; }
   Geometry g = geometry(p);
   for_each_chunk(p.n, g.nb, nth, [&](long i0, long i1, int gemm_threads) {
     const long cols = (i1 - i0) * g.plane;
@@ -181,7 +189,7 @@ void conv2d_backward_input(const KernelSet& ks, const ConvArgs& p, const float* 
 }
 
 void conv2d_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth) {
-  if (conv_depthwise(p)) { depthwise_backward_weight(p, x, dy, dw, db, nth); return; }
+  if (conv_depthwise(p)) { depthwise_backward_weight(ks, p, x, dy, dw, db, nth); return; }
   Geometry g = geometry(p);
   if (db) {
     for (long o = 0; o < p.oc; o++) {

@@ -1,10 +1,14 @@
 // Direct loops for convolutions with one input channel per group (depthwise, any channel multiplier): im2col
-// would turn each into a 1-row GEMM. Threads split the (image, output channel) planes; the weight gradient
-// splits output channels instead, so that no two threads add into the same weights.
+// would turn each into a 1-row GEMM. The per-plane loops are the kernel set's vector kernels (vec_kernels.inc):
+// stride-1 layers go through a zero-padded copy of each plane, others run each tap along a whole output row, over
+// the columns whose input lies inside the image. Threads split the
+// (image, output channel) planes; the weight gradient splits output channels instead, so that no two threads
+// add into the same weights.
 #include <cstring>
 
 #include "common.h"
 #include "threadpool.h"
+#include "vec.h"
 
 namespace convlab {
 
@@ -12,49 +16,35 @@ bool conv_depthwise(const ConvArgs& p) { return p.groups == p.c && p.groups > 1;
 
 namespace {
 
-// Calls tap(oy, ox, iy, ix, ki, kj) for every in-bounds tap of one plane.
-template <typename F>
-inline void for_each_tap(const ConvArgs& p, F tap) {
-  for (long oy = 0; oy < p.oh; oy++) {
-    for (long ki = 0; ki < p.kh; ki++) {
-      long iy = oy * p.sh - p.ph + ki * p.dh;
-      if (iy < 0 || iy >= p.h) continue;
-      for (long kj = 0; kj < p.kw; kj++) {
-        long ix0 = kj * p.dw - p.pw;
-        for (long ox = 0; ox < p.ow; ox++) {
-          long ix = ox * p.sw + ix0;
-          if (ix >= 0 && ix < p.w) tap(oy, ox, iy, ix, ki, kj);
-        }
-      }
-    }
-  }
+bool stride1(const ConvArgs& p) { return p.sh == 1 && p.sw == 1; }
+bool stride1_input_grad(const ConvArgs& p) {
+  return stride1(p) && p.ph <= (p.kh - 1) * p.dh && p.pw <= (p.kw - 1) * p.dw && p.kh * p.kw <= 64;
 }
 
 }  // namespace
 
-void depthwise_forward(const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth) {
+void depthwise_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth) {
   const long mult = p.oc / p.c, plane = p.oh * p.ow, in_plane = p.h * p.w, taps = p.kh * p.kw;
+  const VecKernels& v = *ks.vec;
   parallel_run(nth, [&](int tid, int nt) {
+    float* pad = stride1(p) ? scratch(2, v.padded_floats(p)) : nullptr;
     long q0, q1;
     split_range(p.n * p.oc, 1, tid, nt, &q0, &q1);
     for (long q = q0; q < q1; q++) {
       long ni = q / p.oc, o = q % p.oc;
       const float* xp = x + (ni * p.c + o / mult) * in_plane;
-      const float* wp = w + o * taps;
-      float* yp = y + q * plane;
-      float bias = b ? b[o] : 0.f;
-      for (long i = 0; i < plane; i++) yp[i] = bias;
-      for_each_tap(p, [&](long oy, long ox, long iy, long ix, long ki, long kj) {
-        yp[oy * p.ow + ox] += wp[ki * p.kw + kj] * xp[iy * p.w + ix];
-      });
+      if (pad) v.depthwise_s1_forward_plane(p, xp, w + o * taps, b ? b[o] : 0.f, y + q * plane, pad);
+      else v.depthwise_forward_plane(p, xp, w + o * taps, b ? b[o] : 0.f, y + q * plane);
     }
   });
 }
 
-void depthwise_backward_input(const ConvArgs& p, const float* dy, const float* w, float* dx, int nth) {
+void depthwise_backward_input(const KernelSet& ks, const ConvArgs& p, const float* dy, const float* w, float* dx, int nth) {
   const long mult = p.oc / p.c, plane = p.oh * p.ow, in_plane = p.h * p.w, taps = p.kh * p.kw;
+  const VecKernels& v = *ks.vec;
   // By input plane: its `mult` output channels all land in it.
   parallel_run(nth, [&](int tid, int nt) {
+    float* pad = stride1_input_grad(p) ? scratch(2, v.padded_floats(p)) : nullptr;
     long q0, q1;
     split_range(p.n * p.c, 1, tid, nt, &q0, &q1);
     for (long q = q0; q < q1; q++) {
@@ -64,33 +54,32 @@ void depthwise_backward_input(const ConvArgs& p, const float* dy, const float* w
       for (long m = 0; m < mult; m++) {
         long o = ci * mult + m;
         const float* dyp = dy + (ni * p.oc + o) * plane;
-        const float* wp = w + o * taps;
-        for_each_tap(p, [&](long oy, long ox, long iy, long ix, long ki, long kj) {
-          dxp[iy * p.w + ix] += wp[ki * p.kw + kj] * dyp[oy * p.ow + ox];
-        });
+        if (pad) v.depthwise_s1_backward_input_plane(p, dyp, w + o * taps, dxp, pad);
+        else v.depthwise_backward_input_plane(p, dyp, w + o * taps, dxp);
       }
     }
   });
 }
 
-void depthwise_backward_weight(const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth) {
+void depthwise_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth) {
   const long mult = p.oc / p.c, plane = p.oh * p.ow, in_plane = p.h * p.w, taps = p.kh * p.kw;
+  const VecKernels& v = *ks.vec;
   parallel_run(nth, [&](int tid, int nt) {
+    float* pad = stride1(p) ? scratch(2, v.padded_floats(p)) : nullptr;
     long o0, o1;
     split_range(p.oc, 1, tid, nt, &o0, &o1);
     for (long o = o0; o < o1; o++) {
       float* wp = dw + o * taps;
       std::memset(wp, 0, taps * sizeof(float));
-      float bias = 0.f;
+      double bias = 0;
       for (long ni = 0; ni < p.n; ni++) {
-        const float* xp = x + (ni * p.c + o / mult) * in_plane;
         const float* dyp = dy + (ni * p.oc + o) * plane;
-        for_each_tap(p, [&](long oy, long ox, long iy, long ix, long ki, long kj) {
-          wp[ki * p.kw + kj] += dyp[oy * p.ow + ox] * xp[iy * p.w + ix];
-        });
-        if (db) for (long i = 0; i < plane; i++) bias += dyp[i];
+        const float* xp = x + (ni * p.c + o / mult) * in_plane;
+        if (pad) v.depthwise_s1_backward_weight_plane(p, xp, dyp, wp, pad);
+        else v.depthwise_backward_weight_plane(p, xp, dyp, wp);
+        if (db) bias += v.sum(dyp, plane);
       }
-      if (db) db[o] = bias;
+      if (db) db[o] = static_cast<float>(bias);
     }
   });
 }

@@ -5,6 +5,7 @@
 
 #include "call.h"
 #include "threadpool.h"
+#include "vec.h"
 
 namespace convlab {
 
@@ -97,10 +98,14 @@ void run_unary(Call& call, bool backward) {
   if (!backward) {
     float* y = call.tensor(2, len, "unary y");
     if (!call.error.empty()) return;
+    const VecKernels& v = *call.ks->vec;
+    bool relu = op == U_RELU || op == U_RELU6;
+    float hi = op == U_RELU6 ? 6.f : INFINITY;
     parallel_run(threads_for(call, len), [&](int tid, int nt) {
       long i0, i1;
       split_range(len, 16, tid, nt, &i0, &i1);
-      UnaryTables::forward[op](x, y, i0, i1, a);
+      if (relu) v.relu_forward(x + i0, y + i0, i1 - i0, hi);
+      else UnaryTables::forward[op](x, y, i0, i1, a);
     });
     return;
   }
@@ -108,10 +113,14 @@ void run_unary(Call& call, bool backward) {
   const float* dy = call.tensor(3, len, "unary dy");
   float* dx = call.tensor(4, len, "unary dx");
   if (!call.error.empty()) return;
+  const VecKernels& v = *call.ks->vec;
+  bool relu = op == U_RELU || op == U_RELU6;
+  float hi = op == U_RELU6 ? 6.f : INFINITY;
   parallel_run(threads_for(call, len), [&](int tid, int nt) {
     long i0, i1;
     split_range(len, 16, tid, nt, &i0, &i1);
-    UnaryTables::backward[op](x, y, dy, dx, i0, i1, a);
+    if (relu) v.relu_backward(x + i0, dy + i0, dx + i0, i1 - i0, hi);
+    else UnaryTables::backward[op](x, y, dy, dx, i0, i1, a);
   });
 }
 

@@ -23,15 +23,50 @@ struct ScratchSlots {
 };
 thread_local ScratchSlots slots;
 
+typedef float v4 __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
+inline v4 load4(const float* p) { v4 v; std::memcpy(&v, p, sizeof v); return v; }
+inline void store4(float* p, v4 v) { std::memcpy(p, &v, sizeof v); }
+#if defined(__clang__)
+#define CONVLAB_SHUFFLE(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#else
+#define CONVLAB_SHUFFLE(a, b, i, j, k, l) __builtin_shuffle(a, b, v4i{i, j, k, l})
+#endif
+
+// dst[p·ds + i] = src[i·ls + p] for i < rows, p < k: packing rows into k-major panels, by 4×4 blocks transposed in
+// registers (portable vector extensions: SSE on x86-64, NEON on arm64) instead of one scalar at a time.
+void transpose_into(const float* src, long ls, int rows, long k, float* dst, long ds) {
+  int i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const float *s0 = src + i * ls, *s1 = s0 + ls, *s2 = s1 + ls, *s3 = s2 + ls;
+    long p = 0;
+    for (; p + 4 <= k; p += 4) {
+      v4 a = load4(s0 + p), b = load4(s1 + p), c = load4(s2 + p), d = load4(s3 + p);
+      v4 ab_lo = CONVLAB_SHUFFLE(a, b, 0, 4, 1, 5), ab_hi = CONVLAB_SHUFFLE(a, b, 2, 6, 3, 7);
+      v4 cd_lo = CONVLAB_SHUFFLE(c, d, 0, 4, 1, 5), cd_hi = CONVLAB_SHUFFLE(c, d, 2, 6, 3, 7);
+      float* o = dst + p * ds + i;
+      store4(o, CONVLAB_SHUFFLE(ab_lo, cd_lo, 0, 1, 4, 5));
+      store4(o + ds, CONVLAB_SHUFFLE(ab_lo, cd_lo, 2, 3, 6, 7));
+      store4(o + 2 * ds, CONVLAB_SHUFFLE(ab_hi, cd_hi, 0, 1, 4, 5));
+      store4(o + 3 * ds, CONVLAB_SHUFFLE(ab_hi, cd_hi, 2, 3, 6, 7));
+    }
+    for (; p < k; p++) {
+      float* o = dst + p * ds + i;
+      o[0] = s0[p]; o[1] = s1[p]; o[2] = s2[p]; o[3] = s3[p];
+    }
+  }
+  for (; i < rows; i++) {
+    const float* s = src + i * ls;
+    for (long p = 0; p < k; p++) dst[p * ds + i] = s[p];
+  }
+}
+
 void pack_a(const GemmArgs& g, const float* a, long i0, long mc, long p0, long kc, int MR, float* dst) {
   for (long ir = 0; ir < mc; ir += MR) {
     int mr = static_cast<int>(std::min<long>(MR, mc - ir));
     float* d = dst + ir * kc;
     if (!g.trans_a) {
-      for (int i = 0; i < mr; i++) {
-        const float* src = a + (i0 + ir + i) * g.lda + p0;
-        for (long p = 0; p < kc; p++) d[p * MR + i] = src[p];
-      }
+      transpose_into(a + (i0 + ir) * g.lda + p0, g.lda, mr, kc, d, MR);
     } else {
       for (long p = 0; p < kc; p++) {
         const float* src = a + (p0 + p) * g.lda + i0 + ir;
@@ -44,7 +79,7 @@ void pack_a(const GemmArgs& g, const float* a, long i0, long mc, long p0, long k
   }
 }
 
-void pack_b(const GemmArgs& g, const float* b, long p0, long kc, long j0, long nc, int NR, float* dst) {
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void pack_b(const GemmArgs& g, const float* b, long p0, long kc, long j0, long nc, int NR, float* dst) {
   for (long jr = 0; jr < nc; jr += NR) {
     int nr = static_cast<int>(std::min<long>(NR, nc - jr));
     float* d = dst + jr * kc;
@@ -52,14 +87,11 @@ void pack_b(const GemmArgs& g, const float* b, long p0, long kc, long j0, long n
       for (long p = 0; p < kc; p++) {
         const float* src = b + (p0 + p) * g.ldb + j0 + jr;
         float* row = d + p * NR;
-        std::memcpy(row, src, nr * sizeof(float));
+        for (int j = 0; j < nr; j++) row[j] = src[j];  // a loop, not memcpy: rows of 8–32 floats
         for (int j = nr; j < NR; j++) row[j] = 0.f;
       }
     } else {
-      for (int j = 0; j < nr; j++) {
-        const float* src = b + (j0 + jr + j) * g.ldb + p0;
-        for (long p = 0; p < kc; p++) d[p * NR + j] = src[p];
-      }
+      transpose_into(b + (j0 + jr) * g.ldb + p0, g.ldb, nr, kc, d, NR);
       if (nr < NR) {
         for (long p = 0; p < kc; p++) for (int j = nr; j < NR; j++) d[p * NR + j] = 0.f;
       }

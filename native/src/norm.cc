@@ -5,6 +5,7 @@
 
 #include "call.h"
 #include "threadpool.h"
+#include "vec.h"
 
 namespace convlab {
 
@@ -27,20 +28,8 @@ void run_softmax(Call& call) {
   float* y = call.tensor(1, rows * cols, "softmax y");
   bool log = call.flag(4);
   if (!call.error.empty()) return;
-  split(call, rows, rows * cols, [&](long r) {
-    const float* xr = x + r * cols;
-    float* yr = y + r * cols;
-    double max = -INFINITY;
-    for (long j = 0; j < cols; j++) {
-      double v = xr[j];
-      if (v != v) { max = v; break; }  // Math.max: a NaN anywhere makes the row NaN
-      if (v > max) max = v;
-    }
-    double sum = 0;
-    for (long j = 0; j < cols; j++) sum += std::exp(xr[j] - max);
-    double log_sum = std::log(sum);
-    for (long j = 0; j < cols; j++) yr[j] = static_cast<float>(log ? xr[j] - max - log_sum : std::exp(xr[j] - max) / sum);
-  });
+  const VecKernels& v = *call.ks->vec;
+  split(call, rows, rows * cols, [&](long r) { v.softmax_row(x + r * cols, y + r * cols, cols, log); });
 }
 
 // [y, dy, dx, rows, cols, log]
@@ -52,14 +41,8 @@ void run_softmax_backward(Call& call) {
   float* dx = call.tensor(2, rows * cols, "softmax dx");
   bool log = call.flag(5);
   if (!call.error.empty()) return;
-  split(call, rows, rows * cols, [&](long r) {
-    long o = r * cols;
-    double dot = 0;
-    for (long j = 0; j < cols; j++) dot += log ? static_cast<double>(dy[o + j]) : static_cast<double>(dy[o + j]) * y[o + j];
-    for (long j = 0; j < cols; j++) {
-      dx[o + j] = static_cast<float>(log ? dy[o + j] - std::exp(static_cast<double>(y[o + j])) * dot : y[o + j] * (dy[o + j] - dot));
-    }
-  });
+  const VecKernels& v = *call.ks->vec;
+  split(call, rows, rows * cols, [&](long r) { v.softmax_backward_row(y + r * cols, dy + r * cols, dx + r * cols, cols, log); });
 }
 
 // [x, y, outer, reduce, inner]: y[o, i] = Σ_r x[o, r, i]
@@ -91,11 +74,12 @@ void run_bn_stats(Call& call) {
   float* invstd = call.tensor(6, c, "batchNorm invstd");
   double eps = call.arg[4], count = static_cast<double>(n * hw);
   if (!call.error.empty()) return;
+  const VecKernels& v = *call.ks->vec;
   split(call, c, n * c * hw, [&](long ch) {
     double sum = 0;
-    for (long b = 0; b < n; b++) for (long i = 0; i < hw; i++) sum += x[(b * c + ch) * hw + i];
+    for (long b = 0; b < n; b++) sum += v.sum(x + (b * c + ch) * hw, hw);
     double mu = sum / count, sq = 0;
-    for (long b = 0; b < n; b++) for (long i = 0; i < hw; i++) { double d = x[(b * c + ch) * hw + i] - mu; sq += d * d; }
+    for (long b = 0; b < n; b++) sq += v.sum_sq_dev(x + (b * c + ch) * hw, hw, mu);
     mean[ch] = static_cast<float>(mu);
     invstd[ch] = static_cast<float>(1 / std::sqrt(sq / count + eps));
   });
@@ -112,13 +96,12 @@ void run_bn_apply(Call& call) {
   const float* beta = call.optional(7, c, "batchNorm beta");
   float* y = call.tensor(8, n * c * hw, "batchNorm y");
   if (!call.error.empty()) return;
+  const VecKernels& v = *call.ks->vec;
   split(call, n * c, n * c * hw, [&](long q) {
     long ch = q % c;
     double scale = static_cast<double>(invstd[ch]) * (gamma ? gamma[ch] : 1.0);
     double shift = (beta ? beta[ch] : 0.0) - mean[ch] * scale;
-    const float* xp = x + q * hw;
-    float* yp = y + q * hw;
-    for (long i = 0; i < hw; i++) yp[i] = static_cast<float>(xp[i] * scale + shift);
+    v.scale_shift(x + q * hw, y + q * hw, hw, scale, shift);
   });
 }
 
@@ -138,23 +121,21 @@ void run_bn_backward(Call& call) {
   float* dbeta = call.optional(11, c, "batchNorm dbeta");
   if (!call.error.empty()) return;
   double count = static_cast<double>(n * hw);
+  const VecKernels& v = *call.ks->vec;
   split(call, c, 3 * size, [&](long ch) {
     double mu = mean[ch], is = invstd[ch], g = gamma ? gamma[ch] : 1.0;
-    double sum_dy = 0, sum_dy_xhat = 0;
-    for (long b = 0; b < n; b++) {
-      long o = (b * c + ch) * hw;
-      for (long i = 0; i < hw; i++) { double d = dy[o + i]; sum_dy += d; sum_dy_xhat += d * (x[o + i] - mu) * is; }
-    }
+    double sum_dy = 0, sum_dy_xmu = 0;
+    for (long b = 0; b < n; b++) v.sum_dy_dyx(x + (b * c + ch) * hw, dy + (b * c + ch) * hw, hw, mu, &sum_dy, &sum_dy_xmu);
+    double sum_dy_xhat = sum_dy_xmu * is;
     if (dgamma) dgamma[ch] = static_cast<float>(sum_dy_xhat);
     if (dbeta) dbeta[ch] = static_cast<float>(sum_dy);
     if (!dx) return;
-    for (long b = 0; b < n; b++) {
-      long o = (b * c + ch) * hw;
-      for (long i = 0; i < hw; i++) {
-        double d = dy[o + i];
-        dx[o + i] = static_cast<float>(training ? (g * is / count) * (count * d - sum_dy - (x[o + i] - mu) * is * sum_dy_xhat) : d * g * is);
-      }
-    }
+    // Training: dx = (g·is/count)·(count·dy − Σdy − (x − mu)·is·Σdy·x̂), expanded to a·dy + b·x + c.
+    double k = g * is / count;
+    double a = training ? k * count : g * is;
+    double bx = training ? -k * is * sum_dy_xhat : 0.0;
+    double c0 = training ? k * (mu * is * sum_dy_xhat - sum_dy) : 0.0;
+    for (long b = 0; b < n; b++) v.affine2(x + (b * c + ch) * hw, dy + (b * c + ch) * hw, dx + (b * c + ch) * hw, hw, a, bx, c0);
   });
 }
 

@@ -6,6 +6,7 @@
 
 #include "call.h"
 #include "threadpool.h"
+#include "vec.h"
 
 namespace convlab {
 
@@ -53,6 +54,12 @@ void run_max(Call& call) {
   float* y = call.tensor(14, out, "maxPool y");
   int* idx = call.ints(15, out, "maxPool indices");
   if (!call.error.empty()) return;
+  // 2×2, stride 2, unpadded, every window inside the image (LeNet, VGG): the vector kernel.
+  if (p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.ph == 0 && p.pw == 0 && 2 * p.oh <= p.h && 2 * p.ow <= p.w) {
+    const VecKernels& v = *call.ks->vec;
+    by_plane(call, p, [&](long q) { v.maxpool2x2_plane(x + q * p.h * p.w, p.w, p.oh, p.ow, y + q * p.oh * p.ow, idx + q * p.oh * p.ow); });
+    return;
+  }
   by_plane(call, p, [&](long q) {
     const float* xp = x + q * p.h * p.w;
     for (long oy = 0; oy < p.oh; oy++) {

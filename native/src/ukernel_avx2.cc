@@ -1,6 +1,7 @@
 // The AVX2+FMA micro-kernel: 6×16 (12 ymm accumulators, two B vectors, one broadcast). Only this function is
 // compiled for AVX2, through its target attribute; isa.cc calls it only on CPUs that report AVX2 and FMA.
 #include "common.h"
+#include "vec.h"
 #include "ukernel_macros.h"
 
 #if defined(__x86_64__)
@@ -34,11 +35,11 @@ __attribute__((target("avx2,fma"))) void ukernel(long k, const float* ap, const 
 
 }  // namespace
 
-extern const KernelSet kAvx2Set = {"avx2", MR, NR, 256, 144, 3072, ukernel, nullptr};
+extern const KernelSet kAvx2Set = {"avx2", MR, NR, 256, 144, 3072, ukernel, nullptr, &kAvx2Vec};
 
 }  // namespace convlab
 #else
 namespace convlab {
-extern const KernelSet kAvx2Set = {"avx2", 0, 0, 0, 0, 0, nullptr, nullptr};
+extern const KernelSet kAvx2Set = {"avx2", 0, 0, 0, 0, 0, nullptr, nullptr, nullptr};
 }
 #endif

@@ -2,6 +2,7 @@
 // 28 FMAs for 16 loads, and 6×32 for products with few rows. Only these functions are compiled for AVX-512,
 // through their target attribute.
 #include "common.h"
+#include "vec.h"
 #include "ukernel_macros.h"
 
 #if defined(__x86_64__)
@@ -42,15 +43,15 @@ UKERNEL(ukernel_6x32, 6, CONVLAB_REP6)
 }  // namespace
 
 // Products with few rows (a LeNet layer's 6 or 16 output channels) waste most of a 14-row tile: they take 6×32.
-const KernelSet kAvx512Narrow = {"avx512", 6, NR, 192, 120, 3072, ukernel_6x32, nullptr};
+const KernelSet kAvx512Narrow = {"avx512", 6, NR, 192, 120, 3072, ukernel_6x32, nullptr, &kAvx512Vec};
 
 // KC 192: the B micro-panel that stays in L1 while A panels stream past it is KC×32 floats, 24 KiB, which leaves
 // room for the A panel even in Zen 4's 32 KiB L1.
-extern const KernelSet kAvx512Set = {"avx512", 14, NR, 192, 336, 3072, ukernel_14x32, &kAvx512Narrow};
+extern const KernelSet kAvx512Set = {"avx512", 14, NR, 192, 336, 3072, ukernel_14x32, &kAvx512Narrow, &kAvx512Vec};
 
 }  // namespace convlab
 #else
 namespace convlab {
-extern const KernelSet kAvx512Set = {"avx512", 0, 0, 0, 0, 0, nullptr, nullptr};
+extern const KernelSet kAvx512Set = {"avx512", 0, 0, 0, 0, 0, nullptr, nullptr, nullptr};
 }
 #endif

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "common.h"
+#include "vec.h"
 #include "ukernel_macros.h"
 
 namespace convlab {
@@ -37,6 +38,6 @@ void ukernel(long k, const float* ap, const float* bp, float* c, long ldc, int l
 
 }  // namespace
 
-extern const KernelSet kGenericSet = {"generic", MR, NR, 256, 120, 2048, ukernel, nullptr};
+extern const KernelSet kGenericSet = {"generic", MR, NR, 256, 120, 2048, ukernel, nullptr, &kGenericVec};
 
 }  // namespace convlab

@@ -1,0 +1,43 @@
+// The non-GEMM kernels that gain from wide vectors, compiled once per kernel set from vec_kernels.inc (each
+// vec_<isa>.cc includes it under its own target pragma and namespace), reached through KernelSet::vec.
+#pragma once
+#include <cmath>
+
+#include "common.h"
+
+namespace convlab {
+
+struct VecKernels {
+  // y = relu(x) clipped at hi (INFINITY for ReLU, 6 for ReLU6); NaN passes. dx = dy where 0 < x < hi, else dy·0.
+  void (*relu_forward)(const float* x, float* y, long n, float hi);
+  void (*relu_backward)(const float* x, const float* dy, float* dx, long n, float hi);
+  // One plane of 2×2, stride-2, unpadded max pooling whose windows all lie inside the image.
+  void (*maxpool2x2_plane)(const float* x, long w, long oh, long ow, float* y, int* idx);
+  // One plane of a depthwise convolution: y = bias + w ⋆ x; dx += wᵀ ⋆ dy; dw += dy ⋆ x.
+  void (*depthwise_forward_plane)(const ConvArgs& p, const float* x, const float* w, float bias, float* y);
+  void (*depthwise_backward_input_plane)(const ConvArgs& p, const float* dy, const float* w, float* dx);
+  void (*depthwise_backward_weight_plane)(const ConvArgs& p, const float* x, const float* dy, float* dw);
+  // Stride-1 planes through a zero-padded copy in `pad` (padded_floats(p) floats); the input gradient needs
+  // (k − 1)·d ≥ p on both axes and kh·kw ≤ 64.
+  long (*padded_floats)(const ConvArgs& p);
+  void (*depthwise_s1_forward_plane)(const ConvArgs& p, const float* x, const float* w, float bias, float* y, float* pad);
+  void (*depthwise_s1_backward_input_plane)(const ConvArgs& p, const float* dy, const float* w, float* dx, float* pad);
+  void (*depthwise_s1_backward_weight_plane)(const ConvArgs& p, const float* x, const float* dy, float* dw, float* pad);
+  // One row of softmax (log: log-softmax) and its gradient given y; exponentials in float (about 2 ulp), sums in double.
+  void (*softmax_row)(const float* x, float* y, long n, bool log);
+  void (*softmax_backward_row)(const float* y, const float* dy, float* dx, long n, bool log);
+  // Sums in double over n floats: Σx, and Σ(x − mu)².
+  double (*sum)(const float* x, long n);
+  double (*sum_sq_dev)(const float* x, long n, double mu);
+  // Σdy and Σdy·(x − mu) over n floats.
+  void (*sum_dy_dyx)(const float* x, const float* dy, long n, double mu, double* sum_dy, double* sum_dyx);
+  // y = x·scale + shift (in double, rounded once).
+  void (*scale_shift)(const float* x, float* y, long n, double scale, double shift);
+  // dx = a·dy + b·x + c (in double, rounded once): batch norm's input gradient.
+  void (*affine2)(const float* x, const float* dy, float* dx, long n, double a, double b, double c);
+};
+
+// One set per ISA (vec_<isa>.cc); all-null on a CPU family that lacks the ISA.
+extern const VecKernels kAvx512Vec, kAvx2Vec, kGenericVec;
+
+}  // namespace convlab
