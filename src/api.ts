@@ -25,6 +25,7 @@ import { stripUndefined } from './util/strip-undefined.js';
 import { writeReport, type ReportPaths } from './report/index.js';
 import type { Module } from './nn/index.js';
 import { savePth } from './interop/pth/index.js';
+import { exportOnnx } from './interop/onnx/index.js';
 import { trainAirbenchModel } from './api-airbench.js';
 
 /**
@@ -285,16 +286,16 @@ function classifyFiles(model: Module, files: string[], o: Classify): Prediction[
 }
 
 /**
- * The formats `exportWeights` writes, all with torchvision's key names. The lead adds 'onnx' at merge: it calls
- * `exportOnnx(model, meta, file, opts)` from src/interop/onnx/index.ts.
+ * The formats `exportWeights` writes: state dicts with torchvision's key names (safetensors, pth), or an ONNX
+ * model (opset 17, dynamic batch axis) whose initialisers carry those names.
  */
-export const EXPORT_FORMATS = ['safetensors', 'pth'] as const;
+export const EXPORT_FORMATS = ['safetensors', 'pth', 'onnx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 /**
- * Writes a run's (or checkpoint's) model weights as a plain state dict with torchvision's key names: safetensors
- * (`safetensors.torch.load_file`) or .pth (`torch.load`), atomically. `file` defaults to model.safetensors or
- * model.pth beside the checkpoint. Returns the file written and how many tensors it holds.
+ * Writes a run's (or checkpoint's) model as a plain state dict with torchvision's key names: safetensors
+ * (`safetensors.torch.load_file`) or .pth (`torch.load`), or as an ONNX model for ONNX Runtime, atomically. `file`
+ * defaults to model.<format> beside the checkpoint. Returns the file written and how many tensors it holds.
  */
 export async function exportWeights(runOrCheckpoint: string, format: ExportFormat, file?: string): Promise<{ file: string; tensors: number }> {
   if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new Error(`export format '${format}' is invalid: must be one of ${EXPORT_FORMATS.join(', ')}`);
@@ -302,9 +303,10 @@ export async function exportWeights(runOrCheckpoint: string, format: ExportForma
   const out = file ?? join(dirname(source), `model.${format}`);
   if (resolve(out) === resolve(source)) throw new Error(`${out}: is the checkpoint being exported; choose another output file`);
   await initEngine();
-  const { model } = loadModel(runOrCheckpoint);
+  const { model, meta } = loadModel(runOrCheckpoint);
   try {
     if (format === 'pth') savePth(model, out);
+    else if (format === 'onnx') exportOnnx(model, { ...meta.model, mean: meta.mean, std: meta.std, classes: meta.classes }, out);
     else saveWeights(model, out);
     return { file: out, tensors: model.stateDict().size };
   } finally {

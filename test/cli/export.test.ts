@@ -1,6 +1,7 @@
 /**
- * `convlab export RUN --format safetensors|pth` and the library's exportWeights: a run's weights written with
- * torchvision's key names load back into a fresh model identically; bad formats and outputs are one line.
+ * `convlab export RUN --format safetensors|pth|onnx` and the library's exportWeights: a run's weights written with
+ * torchvision's key names load back into a fresh model identically, the ONNX model gives the run's logits in
+ * onnxruntime-node; bad formats and outputs are one line.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { createModel } from '../../src/models/index.js';
 import { loadCheckpoint, saveCheckpoint, type CheckpointMeta } from '../../src/train/checkpoint.js';
 import { loadWeights } from '../../src/train/weights.js';
 import { useReferenceBackend } from '../train/helpers.js';
+import ort from 'onnxruntime-node';
 import { convlab, oneLineError, scratchDir, show, type CliRun } from './run-cli.js';
 
 useReferenceBackend();
@@ -76,8 +78,8 @@ test('convlab export: --format pth writes a loadable file; a missing or unknown 
   assert.equal(written.stdout, `wrote ${out} (pth, 10 tensors)\n`);
   assertSameWeights(out, dir);
   assert.equal(sniffWeightsFormat(out), 'pth');
-  assert.equal(oneLineError(unknown), "--format 'tflite' is invalid: must be one of safetensors, pth");
-  assert.equal(oneLineError(missing), '--format is required: one of safetensors, pth');
+  assert.equal(oneLineError(unknown), "--format 'tflite' is invalid: must be one of safetensors, pth, onnx");
+  assert.equal(oneLineError(missing), '--format is required: one of safetensors, pth, onnx');
   assert.equal(oneLineError(absent), `${join(CWD, 'nope')}: checkpoint not found`);
   assert.equal(existsSync(join(dir, 'model.tflite')), false);
 
@@ -86,4 +88,30 @@ test('convlab export: --format pth writes a loadable file; a missing or unknown 
   assert.equal(summary.code, 0, show(summary));
   const weights = (JSON.parse(summary.stdout) as { weights?: { file: string; loaded: number } }).weights;
   assert.deepEqual([weights?.file, weights?.loaded], [out, 10]);
+});
+
+test('convlab export --format onnx: the model in onnxruntime-node gives convlab\'s logits, at any batch size', TIMEOUT, async () => {
+  const dir = makeRun('onnx');
+  const out = join(CWD, 'lenet.onnx');
+  const written = await run(['export', dir, '--format', 'onnx', '-o', out]);
+  assert.equal(written.code, 0, show(written));
+  assert.equal(written.stdout, `wrote ${out} (onnx, 10 tensors)\n`);
+  const session = await ort.InferenceSession.create(out);
+  const ckpt = loadCheckpoint(join(dir, 'best.safetensors'));
+  const model = createModel('lenet5', { numClasses: 2 });
+  model.loadStateDict(ckpt.model, ckpt.shapes);
+  model.eval();
+  try {
+    for (const batch of [1, 3]) {
+      const x = Float32Array.from({ length: batch * 28 * 28 }, (_, i) => Math.sin(i * 0.37));
+      const expected = E.noGrad(() => E.tidy(() => model.forward(E.tensor(x, [batch, 1, 28, 28])).toFloat32()));
+      const got = (await session.run({ input: new ort.Tensor('float32', x, [batch, 1, 28, 28]) }))['logits']!.data as Float32Array;
+      assert.equal(got.length, batch * 2);
+      const scale = Math.max(1, ...[...expected].map(Math.abs));
+      for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i]! - expected[i]!) <= 1e-4 * scale, `batch ${batch}, logit ${i}: ${got[i]} vs ${expected[i]}`);
+    }
+  } finally {
+    model.dispose();
+    await session.release();
+  }
 });

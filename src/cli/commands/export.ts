@@ -1,11 +1,11 @@
-/** `convlab export RUN --format safetensors|pth [--out FILE]`: a run's weights with torchvision's key names. */
+/** `convlab export RUN --format safetensors|pth|onnx [--out FILE]`: a run's model with torchvision's key names. */
 import type { Command } from 'commander';
 import { EXPORT_FORMATS, exportWeights } from '../../api.js';
 import { checkpointArgument, choiceFlag, FlagError, type RawFlags } from '../flags.js';
 
 export function registerExport(program: Command): void {
   program.command('export')
-    .description('write a run\'s weights as a state dict with torchvision\'s key names (safetensors, or .pth for torch.load)')
+    .description('write a run\'s model: a state dict with torchvision\'s key names (safetensors, or .pth for torch.load), or ONNX (opset 17, dynamic batch) for ONNX Runtime')
     .argument('<run-or-checkpoint>', 'run directory (uses best.safetensors) or a .safetensors checkpoint')
     .option('--format <format>', `output format: ${EXPORT_FORMATS.join(' or ')}`)
     .option('-o, --out <file>', 'output file (default: model.<format> beside the checkpoint)')

@@ -11,6 +11,7 @@ import { formatTable } from '../../report/table-format.js';
 import type { CellExecutor } from '../../study/executor.js';
 import { loadStudy, planCells, StudyDefinitionError, type Budget } from '../../study/definitions.js';
 import { InProcessExecutor } from '../../study/in-process.js';
+import { parseRedisUrl } from '../../study/redis-url.js';
 import { COMPARISON_COLUMNS } from '../../study/rows.js';
 import { runStudy, withStudyDefaults, type StudyProgress } from '../../study/runner.js';
 import { TrainingInterrupted, type InterruptRequest } from '../../train/trainer.js';
@@ -41,7 +42,13 @@ export function parseStudyFlags(study: string, raw: RawFlags): StudyFlags {
   const out = typeof raw['out'] === 'string' ? raw['out'] : undefined;
   if (out !== undefined && existsSync(out) && !statSync(out).isDirectory()) throw new FlagError(`--out '${out}': is a file, expected a study folder`);
   const queue = typeof raw['queue'] === 'string' ? raw['queue'] : undefined;
-  if (queue !== undefined && !/^rediss?:\/\//.test(queue)) throw new FlagError(`--queue '${queue}' is invalid: expected a Redis URL such as redis://host:6379`);
+  if (queue !== undefined) {
+    try {
+      parseRedisUrl(queue);
+    } catch (err) {
+      throw new FlagError((err as Error).message);
+    }
+  }
   return {
     study, budget: budgetFlag(raw), out, dataDir, queue,
     seeds: numberFlag(raw, 'seeds', '--seeds', { min: 1, max: 100, integer: true, allowed: 'a whole number from 1 to 100' }) ?? 1,
@@ -56,7 +63,8 @@ export function parseStudyFlags(study: string, raw: RawFlags): StudyFlags {
  * executor (src/study/queue.ts, `convlab worker`) plugs in here.
  */
 export async function makeExecutor(f: StudyFlags, interrupt: InterruptRequest): Promise<CellExecutor> {
-  if (f.queue !== undefined) throw new FlagError(`--queue ${f.queue}: this build runs studies in-process only (the queue executor is not installed)`);
+  // BullMQ loads only for a queued study.
+  if (f.queue !== undefined) return (await import('../../study/queue.js')).openQueueExecutor(f.queue);
   return new InProcessExecutor({ dataDir: f.dataDir, threads: f.threads, interrupt });
 }
 
