@@ -124,3 +124,17 @@ test('a pickle that calls os.system is refused by name, and its command never ru
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('torch.save copies of the EfficientNet and ViT parity fixtures read back as exactly their state-dict tensors', TIMEOUT, () => {
+  for (const name of ['efficientnet_small', 'vit_small']) {
+    const fx = readZooTensors(`${name}.safetensors`);
+    const state = [...fx].filter(([key]) => !key.startsWith('__'));
+    const pth = readPth(pthFixture(`${name}.pth`));
+    assert.deepEqual([...pth.entries.keys()], state.map(([key]) => key), `${name}: the same keys in the same order`);
+    for (const [key, t] of state) {
+      const entry = pth.entries.get(key)!;
+      assert.deepEqual(entry.shape, t.shape, `${name}: ${key}`);
+      assert.deepEqual([...entry.data], [...t.data], `${name}: ${key}`);
+    }
+  }
+});
