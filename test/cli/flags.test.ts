@@ -115,8 +115,8 @@ test('--weights and --strict on train, eval and predict; summary flags: --input,
   assert.deepEqual([t.weights, t.strictWeights], [FILE, false]);
   assert.deepEqual([trainOptions(t).weights, trainOptions(t).strictWeights], [FILE, false]);
   assert.deepEqual([trainOptions(parseTrainFlags('lenet5', base)).weights, trainOptions(parseTrainFlags('lenet5', base)).strictWeights], [undefined, undefined]);
-  assert.deepEqual([parseEvalFlags(FILE, { ...base, weights: FILE }).strict, parsePredictFlags(FILE, [], { weights: FILE, strict: 'false' }).strict], [true, false]);
-  assert.throws(() => parsePredictFlags(FILE, [], { strict: 'true' }), { message: '--strict applies to --weights: pass --weights FILE too' });
+  assert.deepEqual([parseEvalFlags(FILE, { ...base, weights: FILE }).strict, parsePredictFlags(FILE, ['x.png'], { weights: FILE, strict: 'false' }).strict], [true, false]);
+  assert.throws(() => parsePredictFlags(FILE, ['x.png'], { strict: 'true' }), { message: '--strict applies to --weights: pass --weights FILE too' });
   assert.deepEqual(parseSummaryFlags('lenet5', {}), { model: 'lenet5', input: undefined, weights: undefined, strict: true, numClasses: undefined, depth: undefined, repeats: 5, threads: undefined, json: false });
   const s = parseSummaryFlags('alexnet-cifar', { input: '3×64X48', numClasses: '100', depth: '1', latency: false, weights: FILE, json: true });
   assert.deepEqual([s.input, s.numClasses, s.depth, s.repeats, s.weights, s.json], [[3, 64, 48], 100, 1, 0, FILE, true]);
