@@ -25,14 +25,17 @@ export interface StudyReportInput {
 
 export interface StudyReportPaths { html: string; csv: string; json: string }
 
+/** A comparison column by key: the architecture table shares the model, size and cost columns with it. */
+const comparisonColumn = (key: string): Column<StudyRow> => COMPARISON_COLUMNS.find((c) => c.key === key)!;
+
 const ARCH_COLUMNS: Column<StudyRow>[] = [
-  { head: 'Model', key: 'model', kind: 'text', get: rowLabel },
+  comparisonColumn('model'),
   { head: 'Input', key: 'dataset', kind: 'text', get: (r) => r.dataset },
   { head: 'Layers', key: 'layers', kind: 'int', get: (r) => r.layers },
-  { head: 'Params', key: 'params', kind: 'int', get: (r) => r.params },
-  { head: 'MACs (M)', key: 'macs', kind: 'millions', get: (r) => r.macs },
+  comparisonColumn('params'),
+  comparisonColumn('macs'),
   { head: 'Receptive field (px)', key: 'receptive_field', kind: 'int', get: (r) => r.receptiveField },
-  { head: 'Act. mem/img (MB)', key: 'activation_bytes', kind: 'megabytes', get: (r) => r.activationBytes },
+  comparisonColumn('activation_bytes'),
 ];
 
 function statementsHtml(statements: Statement[]): string {

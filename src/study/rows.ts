@@ -115,11 +115,12 @@ export function groupSeeds(runs: RunRow[], keyOf = (r: RunRow): string => `${r.m
   });
 }
 
-const label = (r: StudyRow): string => (r.variant ? `${r.model} (${r.variant})` : r.model);
+/** A row's model, with its variant (e.g. a data fraction) when it has one. */
+export const rowLabel = (r: StudyRow): string => (r.variant ? `${r.model} (${r.variant})` : r.model);
 
 /** The comparison table's columns, shared by the terminal, the CSV, the JSON and the HTML. */
 export const COMPARISON_COLUMNS: Column<StudyRow>[] = [
-  { head: 'Model', key: 'model', kind: 'text', get: label },
+  { head: 'Model', key: 'model', kind: 'text', get: rowLabel },
   { head: 'Dataset', key: 'dataset', kind: 'text', get: (r) => r.dataset },
   { head: 'Params', key: 'params', kind: 'int', get: (r) => r.params },
   { head: 'MACs (M)', key: 'macs', kind: 'millions', get: (r) => r.macs },
@@ -140,8 +141,6 @@ export const BETTER: Record<string, 'high' | 'low'> = {
   params: 'low', macs: 'low', activation_bytes: 'low', checkpoint_bytes: 'low', train_images_per_s: 'high', latency_b1_ms: 'low', latency_b64_ms: 'low',
   best_accuracy: 'high', final_accuracy: 'high', balanced_accuracy: 'high', macro_recall: 'high',
 };
-
-export const rowLabel = label;
 
 /** The JSON form: plain numbers, stds beside means, the runs' directories. */
 export function rowsJson(rows: StudyRow[]): Record<string, unknown>[] {

@@ -91,21 +91,14 @@ export interface EpochRow {
   budget_reached?: true;
 }
 
-/** One line of evals.jsonl: a validation point every `evalEverySteps` steps and at each epoch's end. */
-export interface EvalPoint {
-  step: number;
+/**
+ * One line of evals.jsonl: a validation point every `evalEverySteps` steps and at each epoch's end. The fields are
+ * EpochRow's, measured at that step; train_loss and train_acc are the epoch's running figures so far.
+ */
+export type EvalPoint = Pick<EpochRow, 'step' | 'wall_seconds' | 'train_loss' | 'train_acc' | 'val_loss' | 'val_acc' | 'val_macro_recall' | 'val_balanced_accuracy'> & {
   /** Epochs done, fractional. */
   epoch: number;
-  /** Training seconds so far (evaluation not counted), as EpochRow's wall_seconds. */
-  wall_seconds: number;
-  /** The epoch's running training loss and accuracy up to this step. */
-  train_loss: number;
-  train_acc: number;
-  val_loss: number;
-  val_acc: number;
-  val_macro_recall: number;
-  val_balanced_accuracy: number;
-}
+};
 
 export interface BatchInfo { epoch: number; batch: number; batches: number; loss: number; accuracy: number; imagesPerSecond: number; lr: number }
 
