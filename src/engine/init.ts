@@ -26,7 +26,9 @@ export function gain(nonlinearity: Nonlinearity, param = 0.01): number {
 
 function fillWith(t: Tensor, sample: () => number): Tensor {
   const f = t.backend.heap.f;
-  for (let i = 0; i < t.size; i++) f[t.at + i] = sample();
+  // `at` checks the tensor is alive and divides on every read: read it once.
+  const start = t.at, end = start + t.size;
+  for (let i = start; i < end; i++) f[i] = sample();
   return t;
 }
 

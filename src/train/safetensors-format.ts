@@ -107,7 +107,25 @@ function toFloat32(dtype: string, buffer: ArrayBuffer, count: number): Float32Ar
     for (let i = 0; i < count; i++) bits[i] = halves[i]! << 16;
     return new Float32Array(bits.buffer);
   }
-  return Float32Array.from(halves, halfToFloat);
+  return halvesToFloat32(halves);
+}
+
+let halfTable: Float32Array | undefined;
+
+/** Every binary16 value as float32, indexed by its bits: converting is then one lookup per element. */
+function halfLookup(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+  }
+  return halfTable;
+}
+
+/** float16 bits → float32 values, exactly. */
+export function halvesToFloat32(halves: Uint16Array, out = new Float32Array(halves.length)): Float32Array {
+  const table = halfLookup();
+  for (let i = 0; i < halves.length; i++) out[i] = table[halves[i]!]!;
+  return out;
 }
 
 /** IEEE 754 binary16 → number: sign, 5-bit exponent (bias 15), 10-bit fraction; subnormals, ±Infinity and NaN. */

@@ -4,7 +4,7 @@
  * buffer (no copy); anything else (other dtypes, strided views) is gathered into a fresh contiguous array.
  */
 import { DataFormatError } from '../../data/index.js';
-import { halfToFloat } from '../../train/safetensors-format.js';
+import { halfToFloat, halvesToFloat32 } from '../../train/safetensors-format.js';
 
 export type PthDtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
@@ -65,7 +65,10 @@ export function materialise(t: TensorRef, bytes: StorageBytes, file: string, nam
       return contiguous ? all.subarray(offset, offset + numel) : gather(all, t, new Int32Array(numel));
     }
     case 'float64': return gather(new Float64Array(buffer, 0, have), t, new Float32Array(numel));
-    case 'float16': return gather(new Uint16Array(buffer, 0, have), t, new Float32Array(numel), halfToFloat);
+    case 'float16': {
+      const all = new Uint16Array(buffer, 0, have);
+      return contiguous ? halvesToFloat32(all.subarray(offset, offset + numel)) : gather(all, t, new Float32Array(numel), halfToFloat);
+    }
     case 'bfloat16': {
       const f32 = new Float32Array(1), bits = new Uint32Array(f32.buffer);
       return gather(new Uint16Array(buffer, 0, have), t, new Float32Array(numel), (h) => { bits[0] = h << 16; return f32[0]!; });
