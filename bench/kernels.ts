@@ -31,6 +31,8 @@ export interface KernelBenchOptions {
   minMs?: number;
   /** Backends to measure (default: wasm, and native when its addon loads). */
   backends?: ('wasm' | 'native')[];
+  /** Only the square GEMMs (bench/gemm-blocks.ts times one blocking per process). */
+  gemmOnly?: boolean;
 }
 
 /** Best-of timing: repeats `fn` until `minMs` has elapsed (and at least `minReps` times); returns the fastest run in ms. */
@@ -105,6 +107,7 @@ async function benchBackend(kind: 'wasm' | 'native', opts: KernelBenchOptions, r
       }
       for (const ptr of [a, b, c]) heap.free(ptr * 4);
     }
+    if (opts.gemmOnly) return;
     for (const { layer, p } of LAYERS) {
       const xn = p.n * p.c * p.h * p.w, yn = p.n * p.oc * p.oh * p.ow, wn = p.oc * (p.c / p.groups) * p.kh * p.kw;
       const x = alloc(xn), w = alloc(wn, 0.05), bias = alloc(p.oc), y = alloc(yn), dy = alloc(yn), dx = alloc(xn);
@@ -142,5 +145,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const convThreads = process.env.CONVLAB_BENCH_CONV_THREADS?.split(',').map(Number) ?? [2];
   const minMs = process.env.CONVLAB_BENCH_MIN_MS ? Number(process.env.CONVLAB_BENCH_MIN_MS) : undefined;
   const backends = process.env.CONVLAB_BENCH_BACKENDS?.split(',') as ('wasm' | 'native')[] | undefined;
-  console.log(JSON.stringify(await benchKernels({ convThreads, minMs, backends }), null, 2));
+  const gemmOnly = process.env.CONVLAB_BENCH_GEMM_ONLY === '1';
+  console.log(JSON.stringify(await benchKernels({ convThreads, minMs, backends, gemmOnly }), null, 2));
 }

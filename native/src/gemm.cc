@@ -3,6 +3,7 @@
 // (KC×NR) kept in L1 while the A panels stream from L2. Edge tiles go through a small buffer. Threads split the
 // batch, or else the larger of m and n, each thread packing its own panels (no synchronisation inside a GEMM).
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <tuple>
@@ -99,6 +100,20 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void pack_b(const 
   }
 }
 
+struct Blocking { long kc, mc, nc; };
+
+// The kernel set's cache blocking, or CONVLAB_GEMM_BLOCKS="kc,mc,nc" when set (read once): blocking sizes are
+// tuned by timing (bench/gemm-blocks.ts sweeps them), and a rebuild per candidate would take minutes each.
+Blocking blocking_of(const KernelSet& ks) {
+  static const Blocking over = [] {
+    Blocking b{0, 0, 0};
+    const char* s = std::getenv("CONVLAB_GEMM_BLOCKS");
+    if (s && std::sscanf(s, "%ld,%ld,%ld", &b.kc, &b.mc, &b.nc) != 3) b = {0, 0, 0};
+    return b;
+  }();
+  return {over.kc > 0 ? over.kc : ks.kc, over.mc > 0 ? over.mc : ks.mc, over.nc > 0 ? over.nc : ks.nc};
+}
+
 // Rows [m0, m1) and columns [n0, n1) of one product of the batch, on the calling thread.
 void gemm_block(const KernelSet& ks, const GemmArgs& g, const float* a, const float* b, float* c,
                 long m0, long m1, long n0, long n1) {
@@ -108,7 +123,8 @@ void gemm_block(const KernelSet& ks, const GemmArgs& g, const float* a, const fl
     return;
   }
   const int MR = ks.mr, NR = ks.nr;
-  const long KC = ks.kc, MC = ks.mc, NC = ks.nc;
+  const Blocking blocks = blocking_of(ks);
+  const long KC = blocks.kc, MC = blocks.mc, NC = blocks.nc;
   float* bp = scratch(1, KC * ((NC + NR - 1) / NR * NR));
   float* ap = scratch(0, KC * ((MC + MR - 1) / MR * MR));
   alignas(64) float tile[16 * 64];  // the largest MR×NR of any kernel set, for edge tiles

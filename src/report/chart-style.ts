@@ -103,6 +103,8 @@ export interface ChartTitle {
   subtitle?: string;
   /** What the per-epoch "val" metrics were measured on: "Validation" (default) or "Test" (runs with --val-split 0). */
   evalSetName?: string;
+  /** The time axis's name (default "Wall-clock time"): "Training time" where evaluation time is left out. */
+  timeTitle?: string;
 }
 
 export function titleOf(defaultTitle: string, opts: ChartTitle): Record<string, unknown> {

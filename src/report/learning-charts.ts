@@ -143,7 +143,7 @@ export function accuracyVsTimeSpec(input: EpochMetrics[] | LabelledRows[], opts:
       x: {
         field: 'time',
         type: 'quantitative',
-        title: `Wall-clock time (${unit})`,
+        title: `${opts.timeTitle ?? 'Wall-clock time'} (${unit})`,
         scale: { zero: true, nice: true },
         axis: { grid: false, tickCount: 8 },
       },

@@ -70,21 +70,28 @@ test('temporary files of dead writers are removed, those of live ones kept', { t
 test('two trainings started at once into one --out: one runs, the other is refused naming the holder\'s pid', { timeout: 120_000 }, async () => {
   const cwd = scratchDir();
   const out = join(cwd, 'run');
-  // The WASM engine on one thread evaluates the 2,000 test images much faster than the reference backend.
-  const args = ['train', 'lenet5', '-d', 'mnist-sample', '--limit', '32', '--epochs', '1', '--batch-size', '16', '--val-split', '0.02', '--no-report', '--json', '--threads', '1', '-o', out];
+  // The WASM engine on one thread evaluates the test images much faster than the reference backend. 100,000 epochs keep
+  // the winner running (and holding the lock) however late the loser starts; Ctrl-C stops it once the loser is refused.
+  const args = (epochs: number): string[] => ['train', 'lenet5', '-d', 'mnist-sample', '--limit', '32', '--epochs', String(epochs), '--batch-size', '16',
+    '--val-split', '0.02', '--no-report', '--json', '--threads', '1', '-o', out];
   const env = { CONVLAB_BACKEND: 'wasm' };
-  const children: number[] = [];
-  const runs = await Promise.all([0, 1].map(() => convlab(args, { cwd, env, onSpawn: (c) => children.push(c.pid!) })));
-  const ok = runs.filter((r) => r.code === 0), refused = runs.filter((r) => r.code !== 0);
-  assert.equal(ok.length, 1, runs.map(show).join('\n'));
-  const line = oneLineError(refused[0]!);
-  const winner = children[runs.indexOf(ok[0]!)]!;
-  assert.ok(line.includes(`pid ${winner}`), line);
+  const children: ChildProcess[] = [];
+  const runs = [0, 1].map(() => convlab(args(100_000), { cwd, env, onSpawn: (c) => children.push(c) }));
+  const first = await Promise.race(runs.map((run, index) => run.then((r) => ({ r, index }))));
+  const winner = children[1 - first.index]!;
+  const line = oneLineError(first.r);
+  assert.ok(line.includes(`pid ${winner.pid}`), line);
   assert.match(line, /in use by another convlab run/);
-  assert.ok(!existsSync(join(out, LOCK_FILE)), 'the finished run released its lock');
-  // A plain `train` into the finished run is refused; --overwrite replaces it.
-  assert.match(oneLineError(await convlab(args, { cwd, env })), /folder is not empty .*pass --resume to continue that run or --overwrite to replace it$/);
-  const again = await convlab([...args, '--overwrite'], { cwd, env });
+  assert.ok(existsSync(join(out, LOCK_FILE)), 'the running winner holds the lock');
+  // Its Ctrl-C handler is in place once it is training: wait for its first epoch's row.
+  while (!existsSync(join(out, 'metrics.jsonl'))) await new Promise((resolve) => setTimeout(resolve, 20));
+  winner.kill('SIGINT');
+  const won = await runs[1 - first.index]!;
+  assert.equal(won.code, 130, show(won));
+  assert.ok(!existsSync(join(out, LOCK_FILE)), 'the stopped run released its lock');
+  // A plain `train` into the stopped run is refused; --overwrite replaces it.
+  assert.match(oneLineError(await convlab(args(1), { cwd, env })), /folder is not empty .*pass --resume to continue that run or --overwrite to replace it$/);
+  const again = await convlab([...args(1), '--overwrite'], { cwd, env });
   assert.equal(again.code, 0, show(again));
 });
 
