@@ -45,9 +45,10 @@ UKERNEL(ukernel_6x32, 6, CONVLAB_REP6)
 // Products with few rows (a LeNet layer's 6 or 16 output channels) waste most of a 14-row tile: they take 6×32.
 const KernelSet kAvx512Narrow = {"avx512", 6, NR, 192, 120, 3072, ukernel_6x32, nullptr, &kAvx512Vec};
 
-// KC 192: the B micro-panel that stays in L1 while A panels stream past it is KC×32 floats, 24 KiB, which leaves
-// room for the A panel even in Zen 4's 32 KiB L1.
-extern const KernelSet kAvx512Set = {"avx512", 14, NR, 192, 336, 3072, ukernel_14x32, &kAvx512Narrow, &kAvx512Vec};
+// KC 384, MC 168 (12 tiles of 14 rows): the best of a KC 192-384 × MC 112-336 sweep on the 2-core AMD EPYC
+// (bench/gemm-blocks.ts, 2026-12-02: n = 1024 at 177 GFLOP/s on 1 thread and 343 on 2, against 169 and 311 for
+// KC 192, MC 336). A deeper KC halves the passes over C; the smaller A block still fits L2 with room to spare.
+extern const KernelSet kAvx512Set = {"avx512", 14, NR, 384, 168, 3072, ukernel_14x32, &kAvx512Narrow, &kAvx512Vec};
 
 }  // namespace convlab
 #else
