@@ -25,6 +25,7 @@ import { SGD } from '../src/train/optim.js';
 import type { Module } from '../src/nn/index.js';
 import { benchLoader } from './loader.js';
 import { ORT_PEER_MODELS, ortInferCell, type OrtCell } from './ort-peer.js';
+import { median } from './stats.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): boolean => args.includes(`--${name}`);
@@ -54,11 +55,6 @@ MODELS['densenet-bc-100']!.batches = [32];
 // airbench94 (the CIFAR-10 speedrun's network) trains at batch 1024; 512 keeps the heap well below its 4 GiB while
 // images/s is already flat at that size. In the default list, so `--peers` reports it beside PyTorch's.
 MODELS['airbench94'] = { registry: 'airbench94', input: [3, 32, 32], batches: [512] };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 function timeSteps(step: () => void): { med: number; iters: number } {
   for (let i = 0; i < 3; i++) step();

@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KernelBenchResult } from './kernels.js';
+import { median } from './stats.js';
 
 interface Options { rounds: number; candidates: string[] }
 
@@ -35,11 +36,6 @@ function parseArgs(argv: string[]): Options {
   }
   return opts;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 function measure(candidate: string): KernelBenchResult['gemm'] {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'kernels.js');

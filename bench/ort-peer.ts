@@ -10,16 +10,12 @@ import { join } from 'node:path';
 import * as E from '../src/engine/index.js';
 import { createModel } from '../src/models/index.js';
 import { exportOnnx } from '../src/interop/onnx/index.js';
+import { median } from './stats.js';
 
 /** Models with an ONNX Runtime peer (the bench's names → registry names). */
 export const ORT_PEER_MODELS: Record<string, string> = { lenet5: 'lenet5', alexnet_cifar: 'alexnet-cifar' };
 
 export interface OrtCell { model: string; batch: number; threads: number; images_per_s: number; median_ms: number; iters: number }
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 export async function ortInferCell(name: string, input: [number, number, number], batch: number, threads: number, minTime: number): Promise<OrtCell> {
   const registry = ORT_PEER_MODELS[name];
