@@ -15,6 +15,7 @@
         "src/ukernel_avx512.cc",
         "src/conv.cc",
         "src/conv_depthwise.cc",
+        "src/conv_direct.cc",
         "src/run_gemm_conv.cc",
         "src/pool.cc",
         "src/elementwise.cc",

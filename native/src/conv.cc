@@ -122,9 +122,13 @@ bool conv_depthwise(const ConvArgs& p);
 void depthwise_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth);
 void depthwise_backward_input(const KernelSet& ks, const ConvArgs& p, const float* dy, const float* w, float* dx, int nth);
 void depthwise_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth);
+bool conv_direct(const ConvArgs& p);
+void direct_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth);
+void direct_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth);
 
 void conv2d_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth) {
   if (conv_depthwise(p)) { depthwise_forward(ks, p, x, w, b, y, nth); return; }
+  if (conv_direct(p)) { direct_forward(ks, p, x, w, b, y, nth); return; }
   Geometry g = geometry(p);
   for_each_chunk(p.n, g.nb, nth, [&](long i0, long i1, int gemm_threads) {
     const long cols = (i1 - i0) * g.plane;
@@ -190,6 +194,7 @@ void conv2d_backward_input(const KernelSet& ks, const ConvArgs& p, const float* 
 
 void conv2d_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth) {
   if (conv_depthwise(p)) { depthwise_backward_weight(ks, p, x, dy, dw, db, nth); return; }
+  if (conv_direct(p)) { direct_backward_weight(ks, p, x, dy, dw, db, nth); return; }
   Geometry g = geometry(p);
   if (db) {
     for (long o = 0; o < p.oc; o++) {

@@ -308,6 +308,12 @@ describe('conv2d', () => {
     ['LeNet-like conv1, odd sizes', convParams(3, 1, 9, 15, 6, 5, 5, 1, 1, 2, 2)],
     ['LeNet-like conv2, odd sizes', convParams(3, 6, 13, 11, 16, 5, 5)],
     ['few channels, 5 outputs, asymmetric pad', convParams(3, 2, 7, 9, 5, 3, 3, 1, 1, 1, 0)],
+    // Native's direct path (c·kh·kw ≤ 32, rows of ≥ 12 outputs, kw 2, 3 or 5): full and partial 16-column tiles,
+    // and output channels that leave a block of 1 to 3.
+    ['3-channel stem 3x3 pad1, 7 outputs, 19-wide rows', convParams(2, 3, 9, 19, 7, 3, 3, 1, 1, 1, 1)],
+    ['whitening-like 2x2 pad0, 32-wide rows', convParams(2, 3, 5, 33, 6, 2, 2)],
+    ['one channel 5x5 pad2, 13 outputs, 37-wide rows', convParams(3, 1, 6, 37, 13, 5, 5, 1, 1, 2, 2)],
+    ['one channel 5x5, pad 1 down and 0 across', convParams(2, 1, 7, 17, 6, 5, 5, 1, 1, 1, 0)],
   ];
 
   for (const [name, p] of cases) {
