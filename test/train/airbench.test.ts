@@ -58,6 +58,12 @@ test('airbench94 loop: three steps on one repeated batch lower the loss; frozen 
   const result = await trainAirbench(c, d, tempDir('convlab-airbench-'));
   const losses = result.history.map((r) => r.train_loss);
   assert.equal(losses.length, 3);
+  // wall_seconds is training time so far, as the main trainer writes it: evaluation and preparation stay out.
+  let trained = 0;
+  for (const row of result.history) {
+    trained += row.epoch_seconds;
+    assert.ok(Math.abs(row.wall_seconds - trained) < 1e-9, `epoch ${row.epoch}: wall_seconds ${row.wall_seconds}, summed epoch_seconds ${trained}`);
+  }
   assert.ok(losses[2]! < losses[0]! && losses.every(Number.isFinite), `losses ${losses.join(', ')}`);
   const state = new Map([...result.model.namedState()].map(([name, t]) => [name, [...t.toFloat32()]]));
   const whitening = whiteningWeights(normalizeImages(d.train, d.mean, d.std, 0, 8), 8, 3, 32, 32);
