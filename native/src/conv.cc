@@ -123,6 +123,8 @@ void depthwise_forward(const KernelSet& ks, const ConvArgs& p, const float* x, c
 void depthwise_backward_input(const KernelSet& ks, const ConvArgs& p, const float* dy, const float* w, float* dx, int nth);
 void depthwise_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth);
 bool conv_direct(const ConvArgs& p);
+bool conv_direct_input_grad(const ConvArgs& p);
+void direct_backward_input(const KernelSet& ks, const ConvArgs& p, const float* dy, const float* w, float* dx, int nth);
 void direct_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth);
 void direct_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth);
 
@@ -165,6 +167,7 @@ void conv2d_forward(const KernelSet& ks, const ConvArgs& p, const float* x, cons
 
 void conv2d_backward_input(const KernelSet& ks, const ConvArgs& p, const float* dy, const float* w, float* dx, int nth) {
   if (conv_depthwise(p)) { depthwise_backward_input(ks, p, dy, w, dx, nth); return; }
+  if (conv_direct_input_grad(p)) { direct_backward_input(ks, p, dy, w, dx, nth); return; }
   Geometry g = geometry(p);
   for_each_chunk(p.n, g.nb, nth, [&](long i0, long i1, int gemm_threads) {
     const long cols = (i1 - i0) * g.plane;

@@ -1,9 +1,12 @@
-// Direct stride-1 convolutions for layers with few input taps (c·kh·kw ≤ 32) and rows of at least 12 outputs:
-// LeNet's C1, 3-channel stems, airbench's whitening layer. im2col would turn each into a GEMM with k ≤ 32 and as few
-// rows as output channels, which the packed GEMM runs far below its speed. Each image is copied once into a
-// zero-padded buffer whose rows hold whole 16-column tiles; the vector kernels (vec_direct_conv.inc) run over it.
-// The forward pass splits images across threads; the weight gradient splits (output-channel block, ci, ki) rows of
-// taps, each summed over every image in the same order on any thread count. The input gradient stays on im2col.
+// Direct stride-1 convolutions where im2col would make a GEMM that the packed kernels run far below their speed:
+// - forward and weight gradient of layers with few input taps (c·kh·kw ≤ 32: LeNet's C1, 3-channel stems, airbench's
+//   whitening layer), whose GEMMs have k ≤ 32 and as few rows as output channels;
+// - the input gradient of layers with few input channels (c ≤ 8: LeNet's C3), whose GEMM has k = oc and is followed by
+//   col2im. It is the forward correlation of dy, padded by (k − 1 − p), with the flipped, transposed weights.
+// Rows of at least 12 outputs. Each image is copied once into a zero-padded buffer whose rows hold whole 16-column
+// tiles; the vector kernels (vec_direct_conv.inc) run over it. Forward passes split images across threads; the weight
+// gradient splits (output-channel block, ci, ki) rows of taps, each summed over every image in the same order on any
+// thread count.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -16,7 +19,8 @@ namespace convlab {
 
 namespace {
 
-constexpr long kBlock = 4;  // output channels per kernel call
+constexpr long kForwardBlock = 8;  // output channels per forward kernel call (one accumulator each)
+constexpr long kBlock = 4;         // per weight-gradient call (kw accumulators each)
 
 long round16(long v) { return (v + 15) / 16 * 16; }
 long pad_width(const ConvArgs& p) { return round16(p.ow) + p.kw - 1; }
@@ -47,13 +51,17 @@ void pad_grad(const ConvArgs& p, const float* dy, long o0, long nb, float* dypad
 
 }  // namespace
 
-bool conv_direct(const ConvArgs& p) {
-  const bool unit = p.sh == 1 && p.sw == 1 && p.dh == 1 && p.dw == 1 && p.groups == 1;
-  // The padded copy must hold every tap: stride-1 output sizes exactly, padding within the kernel's reach.
+// Stride 1, no dilation or groups, kw ∈ {2, 3, 5}, output sizes exactly those of stride 1, padding within the kernel's
+// reach (so that the padded transpose below is one too).
+bool direct_shape(const ConvArgs& p) {
+  const bool unit = p.sh == 1 && p.sw == 1 && p.dh == 1 && p.dw == 1 && p.groups == 1 && p.n > 0;
   const bool exact = p.oh == p.h + 2 * p.ph - p.kh + 1 && p.ow == p.w + 2 * p.pw - p.kw + 1 && p.ph < p.kh && p.pw < p.kw;
-  const bool width_ok = p.kw == 2 || p.kw == 3 || p.kw == 5;
-  return unit && exact && width_ok && p.c * p.kh * p.kw <= 32 && p.ow >= 12 && p.n > 0;
+  return unit && exact && (p.kw == 2 || p.kw == 3 || p.kw == 5);
 }
+
+bool conv_direct(const ConvArgs& p) { return direct_shape(p) && p.c * p.kh * p.kw <= 32 && p.ow >= 12; }
+
+bool conv_direct_input_grad(const ConvArgs& p) { return direct_shape(p) && p.c <= 8 && p.w >= 12; }
 
 void direct_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth) {
   const VecKernels& v = *ks.vec;
@@ -64,9 +72,21 @@ void direct_forward(const KernelSet& ks, const ConvArgs& p, const float* x, cons
     for (long i = i0; i < i1; i++) {
       pad_image(p, x + i * p.c * p.h * p.w, pad);
       float* yi = y + i * p.oc * p.oh * p.ow;
-      for (long o0 = 0; o0 < p.oc; o0 += kBlock) v.direct_forward(p, pad, w, b, o0, std::min(kBlock, p.oc - o0), yi);
+      for (long o0 = 0; o0 < p.oc; o0 += kForwardBlock) v.direct_forward(p, pad, w, b, o0, std::min(kForwardBlock, p.oc - o0), yi);
     }
   });
+}
+
+void direct_backward_input(const KernelSet& ks, const ConvArgs& p, const float* dy, const float* w, float* dx, int nth) {
+  // dx = dy (padded by k − 1 − p) ⋆ w', with w'[ci][o][ki][kj] = w[o][ci][kh − 1 − ki][kw − 1 − kj].
+  const ConvArgs t{p.n, p.oc, p.oh, p.ow, p.c, p.kh, p.kw, 1, 1, p.kh - 1 - p.ph, p.kw - 1 - p.pw, 1, 1, 1, p.h, p.w};
+  std::vector<float> flipped(p.c * p.oc * p.kh * p.kw);
+  for (long o = 0; o < p.oc; o++)
+    for (long ci = 0; ci < p.c; ci++)
+      for (long ki = 0; ki < p.kh; ki++)
+        for (long kj = 0; kj < p.kw; kj++)
+          flipped[((ci * p.oc + o) * p.kh + ki) * p.kw + kj] = w[((o * p.c + ci) * p.kh + (p.kh - 1 - ki)) * p.kw + (p.kw - 1 - kj)];
+  direct_forward(ks, t, dy, flipped.data(), nullptr, dx, nth);
 }
 
 void direct_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth) {

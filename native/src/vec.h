@@ -36,8 +36,8 @@ struct VecKernels {
   // dx = a·dy + b·x + c (in double, rounded once): batch norm's input gradient.
   void (*affine2)(const float* x, const float* dy, float* dx, long n, double a, double b, double c);
   // Direct stride-1 convolution over a zero-padded image (conv_direct.cc lays it out): output channels
-  // [o0, o0 + nb) of one image, nb ≤ 4, kw ∈ {2, 3, 5}; and the weight gradient's partial sums for one (ci, ki) row
-  // of taps, 16 lanes per (output channel, kj), added into acc.
+  // [o0, o0 + nb) of one image, nb ≤ 8, kw ∈ {2, 3, 5}; and the weight gradient's partial sums for one (ci, ki) row
+  // of taps, 16 lanes per (output channel, kj), nb ≤ 4, added into acc.
   void (*direct_forward)(const ConvArgs& p, const float* pad, const float* w, const float* b, long o0, long nb, float* y);
   void (*direct_weight_grad)(const ConvArgs& p, const float* pad, const float* dypad, long nb, long ci, long ki, float* acc);
 };

@@ -314,6 +314,9 @@ describe('conv2d', () => {
     ['whitening-like 2x2 pad0, 32-wide rows', convParams(2, 3, 5, 33, 6, 2, 2)],
     ['one channel 5x5 pad2, 13 outputs, 37-wide rows', convParams(3, 1, 6, 37, 13, 5, 5, 1, 1, 2, 2)],
     ['one channel 5x5, pad 1 down and 0 across', convParams(2, 1, 7, 17, 6, 5, 5, 1, 1, 1, 0)],
+    // Its input gradient for few input channels (c ≤ 8, input rows of ≥ 12): 7 and 8 output channels per block.
+    ['8 input channels 3x3 pad1, 13-wide input', convParams(2, 8, 6, 13, 9, 3, 3, 1, 1, 1, 1)],
+    ['7 input channels 5x5, LeNet C3-like on 17-wide input', convParams(2, 7, 12, 17, 16, 5, 5)],
   ];
 
   for (const [name, p] of cases) {
