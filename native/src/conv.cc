@@ -124,6 +124,9 @@ void depthwise_backward_input(const KernelSet& ks, const ConvArgs& p, const floa
 void depthwise_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth);
 bool conv_direct(const ConvArgs& p);
 bool conv_direct_input_grad(const ConvArgs& p);
+bool conv_direct_channels(const ConvArgs& p);
+void direct_forward_channels(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth);
+void direct_backward_weight_channels(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth);
 void direct_backward_input(const KernelSet& ks, const ConvArgs& p, const float* dy, const float* w, float* dx, int nth);
 void direct_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth);
 void direct_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth);
@@ -131,6 +134,7 @@ void direct_backward_weight(const KernelSet& ks, const ConvArgs& p, const float*
 void conv2d_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth) {
   if (conv_depthwise(p)) { depthwise_forward(ks, p, x, w, b, y, nth); return; }
   if (conv_direct(p)) { direct_forward(ks, p, x, w, b, y, nth); return; }
+  if (conv_direct_channels(p)) { direct_forward_channels(ks, p, x, w, b, y, nth); return; }
   Geometry g = geometry(p);
   for_each_chunk(p.n, g.nb, nth, [&](long i0, long i1, int gemm_threads) {
     const long cols = (i1 - i0) * g.plane;
@@ -198,6 +202,7 @@ void conv2d_backward_input(const KernelSet& ks, const ConvArgs& p, const float* 
 void conv2d_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth) {
   if (conv_depthwise(p)) { depthwise_backward_weight(ks, p, x, dy, dw, db, nth); return; }
   if (conv_direct(p)) { direct_backward_weight(ks, p, x, dy, dw, db, nth); return; }
+  if (conv_direct_channels(p)) { direct_backward_weight_channels(ks, p, x, dy, dw, db, nth); return; }
   Geometry g = geometry(p);
   if (db) {
     for (long o = 0; o < p.oc; o++) {

@@ -37,6 +37,22 @@ void pad_image(const ConvArgs& p, const float* x, float* pad) {
   }
 }
 
+// db[o] = Σ dy[·][o] (per image in float, across images in double, as the im2col path); nothing when db is null.
+void bias_gradient(const ConvArgs& p, const float* dy, float* db) {
+  if (!db) return;
+  const long plane = p.oh * p.ow;
+  for (long o = 0; o < p.oc; o++) {
+    double s = 0;
+    for (long i = 0; i < p.n; i++) {
+      const float* d = dy + (i * p.oc + o) * plane;
+      float part = 0.f;
+      for (long q = 0; q < plane; q++) part += d[q];
+      s += part;
+    }
+    db[o] = static_cast<float>(s);
+  }
+}
+
 // dypad[o][oy][0, ow) = dy[o0 + o][oy][·] for one image, zero up to the tile boundary.
 void pad_grad(const ConvArgs& p, const float* dy, long o0, long nb, float* dypad) {
   const long ow16 = round16(p.ow);
@@ -62,6 +78,9 @@ bool direct_shape(const ConvArgs& p) {
 bool conv_direct(const ConvArgs& p) { return direct_shape(p) && p.c * p.kh * p.kw <= 32 && p.ow >= 12; }
 
 bool conv_direct_input_grad(const ConvArgs& p) { return direct_shape(p) && p.c <= 8 && p.w >= 12; }
+
+// Channel-vectorised: rows too narrow for column tiles, square kernels, up to 32 output channels (2 vectors).
+bool conv_direct_channels(const ConvArgs& p) { return direct_shape(p) && p.kh == p.kw && p.ow < 12 && p.oc <= 32; }
 
 void direct_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth) {
   const VecKernels& v = *ks.vec;
@@ -93,18 +112,7 @@ void direct_backward_weight(const KernelSet& ks, const ConvArgs& p, const float*
   const VecKernels& v = *ks.vec;
   const long blocks = (p.oc + kBlock - 1) / kBlock, rows_of_taps = blocks * p.c * p.kh, plane = p.oh * p.ow;
   const long acc_floats = kBlock * p.kw * 16;
-  if (db) {
-    for (long o = 0; o < p.oc; o++) {
-      double s = 0;
-      for (long i = 0; i < p.n; i++) {
-        const float* d = dy + (i * p.oc + o) * plane;
-        float part = 0.f;
-        for (long q = 0; q < plane; q++) part += d[q];
-        s += part;
-      }
-      db[o] = static_cast<float>(s);
-    }
-  }
+  bias_gradient(p, dy, db);
   parallel_run(nth, [&](int tid, int nt) {
     long r0, r1;
     split_range(rows_of_taps, 1, tid, nt, &r0, &r1);
@@ -137,6 +145,82 @@ void direct_backward_weight(const KernelSet& ks, const ConvArgs& p, const float*
           dw[(((o0 + o) * p.c + ci) * p.kh + ki) * p.kw + kj] = s;
         }
       }
+    }
+  });
+}
+
+namespace {
+
+constexpr long kLanes = 16;
+
+// wp[block][tap][lane] = w[block·16 + lane][tap] (taps = c·kh·kw), zero past oc; the bias the same way.
+void pack_channels(const ConvArgs& p, const float* w, const float* b, std::vector<float>& wp, std::vector<float>& bias) {
+  const long taps = p.c * p.kh * p.kw, blocks = (p.oc + kLanes - 1) / kLanes;
+  wp.assign(blocks * taps * kLanes, 0.f);
+  bias.assign(blocks * kLanes, 0.f);
+  for (long o = 0; o < p.oc; o++) {
+    for (long t = 0; t < taps; t++) wp[((o / kLanes) * taps + t) * kLanes + o % kLanes] = w[o * taps + t];
+    if (b) bias[o] = b[o];
+  }
+}
+
+}  // namespace
+
+void direct_forward_channels(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth) {
+  const VecKernels& v = *ks.vec;
+  std::vector<float> wp, bias;
+  pack_channels(p, w, b, wp, bias);
+  const long taps = p.c * p.kh * p.kw, plane = p.oh * p.ow;
+  parallel_run(nth, [&](int tid, int nt) {
+    float* pad = scratch(2, p.c * pad_rows(p) * pad_width(p));
+    float tile[11 * kLanes];
+    long i0, i1;
+    split_range(p.n, 1, tid, nt, &i0, &i1);
+    for (long i = i0; i < i1; i++) {
+      pad_image(p, x + i * p.c * p.h * p.w, pad);
+      for (long o0 = 0; o0 < p.oc; o0 += kLanes) {
+        const long lanes = std::min(kLanes, p.oc - o0);
+        float* yo = y + (i * p.oc + o0) * plane;
+        for (long oy = 0; oy < p.oh; oy++) {
+          v.cv_forward(p, pad, wp.data() + (o0 / kLanes) * taps * kLanes, bias.data() + o0, oy, 0, p.ow, tile);
+          for (long j = 0; j < p.ow; j++)
+            for (long o = 0; o < lanes; o++) yo[o * plane + oy * p.ow + j] = tile[j * kLanes + o];
+        }
+      }
+    }
+  });
+}
+
+void direct_backward_weight_channels(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth) {
+  const VecKernels& v = *ks.vec;
+  const long blocks = (p.oc + kLanes - 1) / kLanes, items = blocks * p.c, plane = p.oh * p.ow, taps = p.kh * p.kw;
+  bias_gradient(p, dy, db);
+  parallel_run(nth, [&](int tid, int nt) {
+    long r0, r1;
+    split_range(items, 1, tid, nt, &r0, &r1);
+    if (r0 >= r1) return;
+    float* pad = scratch(2, p.c * pad_rows(p) * pad_width(p));
+    float* dyt = scratch(3, plane * kLanes);
+    std::vector<float> acc((r1 - r0) * taps * kLanes, 0.f);
+    for (long i = 0; i < p.n; i++) {
+      pad_image(p, x + i * p.c * p.h * p.w, pad);
+      long transposed_block = -1;
+      for (long r = r0; r < r1; r++) {
+        // r = block · c + ci: one input channel's taps for one block of 16 output channels.
+        const long block = r / p.c, ci = r % p.c, o0 = block * kLanes, lanes = std::min(kLanes, p.oc - o0);
+        if (block != transposed_block) {  // dyt[q][lane] = dy[o0 + lane][q], zero past oc
+          const float* d = dy + (i * p.oc + o0) * plane;
+          for (long q = 0; q < plane; q++)
+            for (long o = 0; o < kLanes; o++) dyt[q * kLanes + o] = o < lanes ? d[o * plane + q] : 0.f;
+          transposed_block = block;
+        }
+        v.cv_weight_grad(p, pad, dyt, ci, acc.data() + (r - r0) * taps * kLanes);
+      }
+    }
+    for (long r = r0; r < r1; r++) {
+      const long block = r / p.c, ci = r % p.c, o0 = block * kLanes, lanes = std::min(kLanes, p.oc - o0);
+      for (long o = 0; o < lanes; o++)
+        for (long t = 0; t < taps; t++) dw[((o0 + o) * p.c + ci) * taps + t] = acc[((r - r0) * taps + t) * kLanes + o];
     }
   });
 }

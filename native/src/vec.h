@@ -40,6 +40,10 @@ struct VecKernels {
   // of taps, 16 lanes per (output channel, kj), nb ≤ 4, added into acc.
   void (*direct_forward)(const ConvArgs& p, const float* pad, const float* w, const float* b, long o0, long nb, float* y);
   void (*direct_weight_grad)(const ConvArgs& p, const float* pad, const float* dypad, long nb, long ci, long ki, float* acc);
+  // The same with 16 output channels per vector, for rows under 12 outputs: r ≤ 11 outputs of row oy from column ox0
+  // into tile[r][16]; and one input channel's weight-gradient lanes over one image (square kernels of 2, 3 or 5).
+  void (*cv_forward)(const ConvArgs& p, const float* pad, const float* wp, const float* bias16, long oy, long ox0, long r, float* tile);
+  void (*cv_weight_grad)(const ConvArgs& p, const float* pad, const float* dyt, long ci, float* acc);
 };
 
 // One set per ISA (vec_<isa>.cc); all-null on a CPU family that lacks the ISA.

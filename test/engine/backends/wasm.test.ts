@@ -317,6 +317,9 @@ describe('conv2d', () => {
     // Its input gradient for few input channels (c ≤ 8, input rows of ≥ 12): 7 and 8 output channels per block.
     ['8 input channels 3x3 pad1, 13-wide input', convParams(2, 8, 6, 13, 9, 3, 3, 1, 1, 1, 1)],
     ['7 input channels 5x5, LeNet C3-like on 17-wide input', convParams(2, 7, 12, 17, 16, 5, 5)],
+    // 16 output channels per vector for rows under 12 outputs (LeNet C3; the cases above with small planes too).
+    ['20 outputs in two channel vectors, 3x3 pad1, 9-wide rows', convParams(2, 4, 9, 9, 20, 3, 3, 1, 1, 1, 1)],
+    ['32 outputs, 2x2, 11-wide rows', convParams(3, 3, 6, 12, 32, 2, 2)],
   ];
 
   for (const [name, p] of cases) {
