@@ -126,10 +126,10 @@ bool conv_direct(const ConvArgs& p);
 bool conv_direct_input_grad(const ConvArgs& p);
 bool conv_direct_channels(const ConvArgs& p);
 void direct_forward_channels(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth);
-void direct_backward_weight_channels(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth);
+void direct_backward_weight_channels(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, int nth);
 void direct_backward_input(const KernelSet& ks, const ConvArgs& p, const float* dy, const float* w, float* dx, int nth);
 void direct_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth);
-void direct_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth);
+void direct_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, int nth);
 
 void conv2d_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth) {
   if (conv_depthwise(p)) { depthwise_forward(ks, p, x, w, b, y, nth); return; }
@@ -201,21 +201,23 @@ void conv2d_backward_input(const KernelSet& ks, const ConvArgs& p, const float* 
 
 void conv2d_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth) {
   if (conv_depthwise(p)) { depthwise_backward_weight(ks, p, x, dy, dw, db, nth); return; }
-  if (conv_direct(p)) { direct_backward_weight(ks, p, x, dy, dw, db, nth); return; }
-  if (conv_direct_channels(p)) { direct_backward_weight_channels(ks, p, x, dy, dw, db, nth); return; }
-  Geometry g = geometry(p);
+  // db[o] = Σ dy[·][o], per image in float and across images in double, whichever path computes dW.
   if (db) {
+    const long plane = p.oh * p.ow;
     for (long o = 0; o < p.oc; o++) {
       double s = 0;
       for (long ni = 0; ni < p.n; ni++) {
-        const float* d = dy + (ni * p.oc + o) * g.plane;
+        const float* d = dy + (ni * p.oc + o) * plane;
         float part = 0.f;
-        for (long i = 0; i < g.plane; i++) part += d[i];
+        for (long i = 0; i < plane; i++) part += d[i];
         s += part;
       }
       db[o] = static_cast<float>(s);
     }
   }
+  if (conv_direct(p)) { direct_backward_weight(ks, p, x, dy, dw, nth); return; }
+  if (conv_direct_channels(p)) { direct_backward_weight_channels(ks, p, x, dy, dw, nth); return; }
+  Geometry g = geometry(p);
   // Threads split the columns of dW (the rows of the column matrix), so each builds only its part of the column
   // matrix; chunks of images are the same on any thread count, so every dW element is summed in the same order.
   parallel_run(nth, [&](int tid, int nt) {

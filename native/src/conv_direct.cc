@@ -2,11 +2,13 @@
 // - forward and weight gradient of layers with few input taps (c·kh·kw ≤ 32: LeNet's C1, 3-channel stems, airbench's
 //   whitening layer), whose GEMMs have k ≤ 32 and as few rows as output channels;
 // - the input gradient of layers with few input channels (c ≤ 8: LeNet's C3), whose GEMM has k = oc and is followed by
-//   col2im. It is the forward correlation of dy, padded by (k − 1 − p), with the flipped, transposed weights.
-// Rows of at least 12 outputs. Each image is copied once into a zero-padded buffer whose rows hold whole 16-column
+//   col2im. It is the forward correlation of dy, padded by (k − 1 − p), with the flipped, transposed weights;
+// - forward and weight gradient of rows too narrow for those tiles (under 12 outputs) with up to 32 output channels,
+//   16 channels per vector (LeNet's C3).
+// The first two need rows of at least 12 outputs. Each image is copied once into a zero-padded buffer whose rows hold whole 16-column
 // tiles; the vector kernels (vec_direct_conv.inc) run over it. Forward passes split images across threads; the weight
 // gradient splits (output-channel block, ci, ki) rows of taps, each summed over every image in the same order on any
-// thread count.
+// thread count. The bias gradient is conv.cc's, shared with the im2col path.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -34,22 +36,6 @@ void pad_image(const ConvArgs& p, const float* x, float* pad) {
     for (long iy = 0; iy < p.h; iy++) {
       std::memcpy(pad + (ci * rows + p.ph + iy) * width + p.pw, x + (ci * p.h + iy) * p.w, p.w * sizeof(float));
     }
-  }
-}
-
-// db[o] = Σ dy[·][o] (per image in float, across images in double, as the im2col path); nothing when db is null.
-void bias_gradient(const ConvArgs& p, const float* dy, float* db) {
-  if (!db) return;
-  const long plane = p.oh * p.ow;
-  for (long o = 0; o < p.oc; o++) {
-    double s = 0;
-    for (long i = 0; i < p.n; i++) {
-      const float* d = dy + (i * p.oc + o) * plane;
-      float part = 0.f;
-      for (long q = 0; q < plane; q++) part += d[q];
-      s += part;
-    }
-    db[o] = static_cast<float>(s);
   }
 }
 
@@ -108,11 +94,10 @@ void direct_backward_input(const KernelSet& ks, const ConvArgs& p, const float* 
   direct_forward(ks, t, dy, flipped.data(), nullptr, dx, nth);
 }
 
-void direct_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth) {
+void direct_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, int nth) {
   const VecKernels& v = *ks.vec;
   const long blocks = (p.oc + kBlock - 1) / kBlock, rows_of_taps = blocks * p.c * p.kh, plane = p.oh * p.ow;
   const long acc_floats = kBlock * p.kw * 16;
-  bias_gradient(p, dy, db);
   parallel_run(nth, [&](int tid, int nt) {
     long r0, r1;
     split_range(rows_of_taps, 1, tid, nt, &r0, &r1);
@@ -191,10 +176,9 @@ void direct_forward_channels(const KernelSet& ks, const ConvArgs& p, const float
   });
 }
 
-void direct_backward_weight_channels(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, float* db, int nth) {
+void direct_backward_weight_channels(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, int nth) {
   const VecKernels& v = *ks.vec;
   const long blocks = (p.oc + kLanes - 1) / kLanes, items = blocks * p.c, plane = p.oh * p.ow, taps = p.kh * p.kw;
-  bias_gradient(p, dy, db);
   parallel_run(nth, [&](int tid, int nt) {
     long r0, r1;
     split_range(items, 1, tid, nt, &r0, &r1);
