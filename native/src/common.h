@@ -43,6 +43,24 @@ struct GemmArgs {
 // C = op(A)·op(B) (+ C). Runs on up to nth threads of the pool (1 when called from inside a pool job).
 void gemm(const KernelSet& ks, const GemmArgs& g, int nth);
 
+// A product whose B the caller writes panel by panel (a convolution's column matrix, read from the image in place:
+// implicit im2col) and whose C columns come in runs: C[i][j] = c[i·ldc + (j / run)·run_stride + j % run], so a
+// convolution writes each image's output planes directly (run = plane, run_stride = oc·plane). A is m × k, row-major.
+struct PanelSource {
+  // Rows [p0, p0 + kc) and columns [j0, j0 + nc) of B as nr-column panels, k-major, zero past column nc.
+  void (*pack)(const void* ctx, long p0, long kc, long j0, long nc, int nr, float* dst);
+  const void* ctx;
+};
+struct ImplicitGemm {
+  long m, n, k;
+  const float* a; long lda;
+  PanelSource b;
+  float* c; long ldc, run, run_stride;
+  bool accumulate;
+};
+// Columns [n0, n1) of an implicit product, on the calling thread.
+void gemm_implicit(const KernelSet& ks, const ImplicitGemm& g, long n0, long n1);
+
 // Per-thread scratch that survives across calls: slot 0 and 1 for GEMM packing, 2 and 3 for conv/im2col.
 float* scratch(int slot, size_t floats);
 

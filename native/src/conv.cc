@@ -1,12 +1,16 @@
-// Convolution as GEMM per group over a chunk of images: forward Y = W_g·[col(x_1) … col(x_nb)], backward input
-// [col_1 … col_nb] = W_gᵀ·[dY_1 … dY_nb] then col2im, backward weight dW_g += [dY_1 … dY_nb]·[col_1 … col_nb]ᵀ.
+// Convolution as GEMM per group. Forward: Y = W_g·col(x), one implicit product over every image's output columns:
+// the column matrix is read from the images while the GEMM packs its panels, and the product writes each output
+// plane in place (gemm_implicit), so nothing of im2col's size is written and read back. Backward, over chunks of
+// images: input [col_1 … col_nb] = W_gᵀ·[dY_1 … dY_nb] then col2im; weight dW_g += [dY_1 … dY_nb]·[col_1 … col_nb]ᵀ.
 // Chunks hold enough images (nb) that the GEMM has ≥ 256 columns, so the weights are packed once per chunk
 // rather than once per image when output planes are small; a chunk of one image with a 1×1, stride-1,
 // unpadded kernel uses x itself as the column matrix. Depthwise convolutions take direct loops
-// (conv_depthwise.cc). Forward and input gradient split the batch across threads (single-threaded GEMMs) when it
-// splits evenly enough, else run chunk by chunk with a threaded GEMM; the weight gradient splits dW's columns.
+// (conv_depthwise.cc), LeNet-sized ones conv_direct.cc's. The forward pass splits output columns across threads;
+// the input gradient splits the batch (single-threaded GEMMs) when it splits evenly enough, else runs chunk by
+// chunk with a threaded GEMM; the weight gradient splits dW's columns.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "common.h"
 #include "threadpool.h"
@@ -116,6 +120,99 @@ void gather_rows(const float* t, long channels, long first, long rows, long plan
   }
 }
 
+// B of the forward product for images [0, n): B[r][j] = x[j / plane][ci][iy][ix] for the tap r = (ci, ki, kj) and the
+// output q = j % plane, zero outside the image: im2col read in place while packing, so no column matrix is
+// written and read back. A 1×1, stride-1, unpadded kernel reads each plane as one row of plane outputs.
+struct ImageColumns {
+  ConvArgs p;          // the geometry (for a pointwise kernel: h = oh = 1, w = ow = plane)
+  const float* x;      // the group's first input channel of image 0
+  long image_stride;   // floats from one image to the next
+};
+
+void pack_image_columns(const void* ctx, long p0, long kc, long j0, long nc, int NR, float* dst) {
+  const ImageColumns& s = *static_cast<const ImageColumns*>(ctx);
+  const ConvArgs& p = s.p;
+  const long plane = p.oh * p.ow;
+  // Each row's tap, decomposed once per call rather than once per panel (divisions cost more than the copies).
+  struct Tap { long offset, dy, dx; };  // offset = ci·in_plane + dy·w + dx
+  thread_local std::vector<Tap> taps;
+  taps.resize(kc);
+  for (long r = 0, ci = p0 / (p.kh * p.kw), ki = p0 / p.kw % p.kh, kj = p0 % p.kw; r < kc; r++) {
+    taps[r] = {ci * p.h * p.w + ki * p.dh * p.w + kj * p.dw, ki * p.dh, kj * p.dw};
+    if (++kj == p.kw) { kj = 0; if (++ki == p.kh) { ki = 0; ci++; } }
+  }
+  // A panel's columns as runs along one output row of one image: where tap (0, 0) reads, and the run's length.
+  struct Run { const float* origin; long iy0, ix0, len, col; };
+  Run runs[64];  // NR ≤ 64 columns, so at most NR runs
+  for (long jr = 0; jr < nc; jr += NR) {
+    const long nr = std::min<long>(NR, nc - jr);
+    int count = 0;
+    for (long j = j0 + jr, col = 0; col < nr;) {
+      long q = j % plane, oy = q / p.ow, ox = q % p.ow, len = std::min(p.ow - ox, nr - col);
+      long iy0 = oy * p.sh - p.ph, ix0 = ox * p.sw - p.pw;
+      runs[count++] = {s.x + (j / plane) * s.image_stride + iy0 * p.w + ix0, iy0, ix0, len, col};
+      j += len;
+      col += len;
+    }
+    float* panel = dst + jr * kc;
+    for (long r = 0; r < kc; r++) {
+      const Tap tap = taps[r];
+      float* row = panel + r * NR;
+      for (int t = 0; t < count; t++) {
+        const Run& run = runs[t];
+        float* __restrict out = row + run.col;
+        const long iy = run.iy0 + tap.dy, ix0 = run.ix0 + tap.dx;
+        const float* __restrict src = run.origin + tap.offset;
+        if (iy < 0 || iy >= p.h) { for (long u = 0; u < run.len; u++) out[u] = 0.f; continue; }
+        if (p.sw == 1) {
+          // Outputs [lo, hi) read inside the row; zeros either side.
+          const long lo = std::min(run.len, std::max(0L, -ix0)), hi = std::max(lo, std::min(run.len, p.w - ix0));
+          for (long u = 0; u < lo; u++) out[u] = 0.f;
+          for (long u = lo; u < hi; u++) out[u] = src[u];
+          for (long u = hi; u < run.len; u++) out[u] = 0.f;
+        } else {
+          for (long u = 0; u < run.len; u++) {
+            const long ix = ix0 + u * p.sw;
+            out[u] = ix >= 0 && ix < p.w ? src[u * p.sw] : 0.f;
+          }
+        }
+      }
+      for (long u = nr; u < NR; u++) row[u] = 0.f;
+    }
+  }
+}
+
+// The forward pass as one implicit product per group over all n·plane output columns, split across threads by
+// columns: each thread packs its own panels straight from the images and writes the output planes in place.
+void implicit_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth) {
+  const Geometry g = geometry(p);
+  const long cols = p.n * g.plane;
+  ImageColumns view{p, x, p.c * g.in_plane};
+  if (g.pointwise) { view.p.h = view.p.oh = 1; view.p.w = view.p.ow = g.plane; }
+  parallel_run(nth, [&](int tid, int nt) {
+    long j0, j1;
+    split_range(cols, ks.nr, tid, nt, &j0, &j1);
+    if (j0 >= j1) return;
+    for (long gi = 0; gi < p.groups; gi++) {
+      ImageColumns src = view;
+      src.x = x + gi * g.cg * g.in_plane;
+      float* yg = y + gi * g.ocg * g.plane;
+      if (b) {
+        // The bias is C's starting value: fill this thread's columns of every output plane, image by image.
+        for (long j = j0; j < j1;) {
+          long q = j % g.plane, len = std::min(g.plane - q, j1 - j);
+          float* yi = yg + (j / g.plane) * p.oc * g.plane + q;
+          for (long o = 0; o < g.ocg; o++) std::fill(yi + o * g.plane, yi + o * g.plane + len, b[gi * g.ocg + o]);
+          j += len;
+        }
+      }
+      ImplicitGemm product{g.ocg, cols, g.ckk, w + gi * g.ocg * g.ckk, g.ckk, PanelSource{pack_image_columns, &src},
+                           yg, g.plane, g.plane, p.oc * g.plane, b != nullptr};
+      gemm_implicit(ks, product, j0, j1);
+    }
+  });
+}
+
 }  // namespace
 
 bool conv_depthwise(const ConvArgs& p);
@@ -135,38 +232,7 @@ void conv2d_forward(const KernelSet& ks, const ConvArgs& p, const float* x, cons
   if (conv_depthwise(p)) { depthwise_forward(ks, p, x, w, b, y, nth); return; }
   if (conv_direct(p)) { direct_forward(ks, p, x, w, b, y, nth); return; }
   if (conv_direct_channels(p)) { direct_forward_channels(ks, p, x, w, b, y, nth); return; }
-  Geometry g = geometry(p);
-  for_each_chunk(p.n, g.nb, nth, [&](long i0, long i1, int gemm_threads) {
-    const long cols = (i1 - i0) * g.plane;
-    for (long gi = 0; gi < p.groups; gi++) {
-      const float* wg = w + gi * g.ocg * g.ckk;
-      if (i1 - i0 == 1) {
-        float* yg = y + (i0 * p.oc + gi * g.ocg) * g.plane;
-        if (b) for (long o = 0; o < g.ocg; o++) std::fill(yg + o * g.plane, yg + (o + 1) * g.plane, b[gi * g.ocg + o]);
-        const float* xg = x + (i0 * p.c + gi * g.cg) * g.in_plane;
-        const float* col = xg;
-        if (!g.pointwise) {
-          float* buf = scratch(2, g.ckk * g.plane);
-          im2col_rows(p, g, xg, buf, 0, g.ckk, g.plane);
-          col = buf;
-        }
-        gemm(ks, make_gemm(false, false, g.ocg, g.plane, g.ckk, wg, g.ckk, col, g.plane, yg, g.plane, b != nullptr), gemm_threads);
-        continue;
-      }
-      float* col = scratch(2, g.ckk * cols);
-      for (long i = i0; i < i1; i++) im2col_rows(p, g, x + (i * p.c + gi * g.cg) * g.in_plane, col + (i - i0) * g.plane, 0, g.ckk, cols);
-      float* out = scratch(3, g.ocg * cols);
-      gemm(ks, make_gemm(false, false, g.ocg, cols, g.ckk, wg, g.ckk, col, cols, out, cols, false), gemm_threads);
-      for (long i = i0; i < i1; i++) {
-        for (long o = 0; o < g.ocg; o++) {
-          const float* src = out + o * cols + (i - i0) * g.plane;
-          float* dst = y + (i * p.oc + gi * g.ocg + o) * g.plane;
-          float bias = b ? b[gi * g.ocg + o] : 0.f;
-          for (long q = 0; q < g.plane; q++) dst[q] = src[q] + bias;
-        }
-      }
-    }
-  });
+  implicit_forward(ks, p, x, w, b, y, nth);
 }
 
 void conv2d_backward_input(const KernelSet& ks, const ConvArgs& p, const float* dy, const float* w, float* dx, int nth) {

@@ -62,15 +62,15 @@ void transpose_into(const float* src, long ls, int rows, long k, float* dst, lon
   }
 }
 
-void pack_a(const GemmArgs& g, const float* a, long i0, long mc, long p0, long kc, int MR, float* dst) {
+void pack_a(bool trans_a, const float* a, long lda, long i0, long mc, long p0, long kc, int MR, float* dst) {
   for (long ir = 0; ir < mc; ir += MR) {
     int mr = static_cast<int>(std::min<long>(MR, mc - ir));
     float* d = dst + ir * kc;
-    if (!g.trans_a) {
-      transpose_into(a + (i0 + ir) * g.lda + p0, g.lda, mr, kc, d, MR);
+    if (!trans_a) {
+      transpose_into(a + (i0 + ir) * lda + p0, lda, mr, kc, d, MR);
     } else {
       for (long p = 0; p < kc; p++) {
-        const float* src = a + (p0 + p) * g.lda + i0 + ir;
+        const float* src = a + (p0 + p) * lda + i0 + ir;
         for (int i = 0; i < mr; i++) d[p * MR + i] = src[i];
       }
     }
@@ -114,12 +114,33 @@ Blocking blocking_of(const KernelSet& ks) {
   return {over.kc > 0 ? over.kc : ks.kc, over.mc > 0 ? over.mc : ks.mc, over.nc > 0 ? over.nc : ks.nc};
 }
 
-// Rows [m0, m1) and columns [n0, n1) of one product of the batch, on the calling thread.
-void gemm_block(const KernelSet& ks, const GemmArgs& g, const float* a, const float* b, float* c,
-                long m0, long m1, long n0, long n1) {
+// Where C's columns live: C[i][j] = c[i·ldc + (j / run)·run_stride + j % run]. A plain row-major C is one run;
+// a convolution's output is one run per image plane.
+struct CLayout {
+  float* c;
+  long ldc, run, run_stride;
+  float* at(long i, long j) const { return c + i * ldc + (j / run) * run_stride + j % run; }
+};
+
+// Copies columns [j, j + nr) of C's row i into a tile row (or back), one run at a time.
+void tile_row(const CLayout& cl, long i, long j, long nr, float* t, bool into_tile) {
+  for (long done = 0; done < nr;) {
+    long len = std::min(nr - done, cl.run - (j + done) % cl.run);
+    float* cp = cl.at(i, j + done);
+    if (into_tile) std::memcpy(t + done, cp, len * sizeof(float));
+    else std::memcpy(cp, t + done, len * sizeof(float));
+    done += len;
+  }
+}
+
+// Rows [m0, m1) and columns [n0, n1) of one product, on the calling thread. A is m × k (or k × m when trans_a);
+// pack_panels(p0, kc, j0, nc, NR, dst) writes B's rows [p0, p0 + kc) × columns [j0, j0 + nc) as NR-column panels.
+template <typename PackPanels>
+void gemm_block(const KernelSet& ks, bool trans_a, const float* a, long lda, long k, bool accumulate,
+                const PackPanels& pack_panels, const CLayout& cl, long m0, long m1, long n0, long n1) {
   if (m0 >= m1 || n0 >= n1) return;
-  if (g.k == 0) {
-    if (!g.accumulate) for (long i = m0; i < m1; i++) std::memset(c + i * g.ldc + n0, 0, (n1 - n0) * sizeof(float));
+  if (k == 0) {
+    if (!accumulate) for (long i = m0; i < m1; i++) for (long j = n0; j < n1; j++) *cl.at(i, j) = 0.f;
     return;
   }
   const int MR = ks.mr, NR = ks.nr;
@@ -130,32 +151,37 @@ void gemm_block(const KernelSet& ks, const GemmArgs& g, const float* a, const fl
   alignas(64) float tile[16 * 64];  // the largest MR×NR of any kernel set, for edge tiles
   for (long jc = n0; jc < n1; jc += NC) {
     long nc = std::min(NC, n1 - jc);
-    for (long pc = 0; pc < g.k; pc += KC) {
-      long kc = std::min(KC, g.k - pc);
-      pack_b(g, b, pc, kc, jc, nc, NR, bp);
-      int load_c = (pc > 0 || g.accumulate) ? 1 : 0;
+    for (long pc = 0; pc < k; pc += KC) {
+      long kc = std::min(KC, k - pc);
+      pack_panels(pc, kc, jc, nc, NR, bp);
+      int load_c = (pc > 0 || accumulate) ? 1 : 0;
       for (long ic = m0; ic < m1; ic += MC) {
         long mc = std::min(MC, m1 - ic);
-        pack_a(g, a, ic, mc, pc, kc, MR, ap);
+        pack_a(trans_a, a, lda, ic, mc, pc, kc, MR, ap);
         for (long jr = 0; jr < nc; jr += NR) {
-          long nr = std::min<long>(NR, nc - jr);
+          long nr = std::min<long>(NR, nc - jr), j = jc + jr;
+          bool one_run = j % cl.run + nr <= cl.run;
           for (long ir = 0; ir < mc; ir += MR) {
-            long mr = std::min<long>(MR, mc - ir);
-            float* ct = c + (ic + ir) * g.ldc + jc + jr;
-            if (mr == MR && nr == NR) {
-              ks.ukernel(kc, ap + ir * kc, bp + jr * kc, ct, g.ldc, load_c);
+            long mr = std::min<long>(MR, mc - ir), i = ic + ir;
+            if (mr == MR && nr == NR && one_run) {
+              ks.ukernel(kc, ap + ir * kc, bp + jr * kc, cl.at(i, j), cl.ldc, load_c);
               continue;
             }
-            if (load_c) {
-              for (long i = 0; i < mr; i++) std::memcpy(tile + i * NR, ct + i * g.ldc, nr * sizeof(float));
-            }
+            if (load_c) for (long r = 0; r < mr; r++) tile_row(cl, i + r, j, nr, tile + r * NR, true);
             ks.ukernel(kc, ap + ir * kc, bp + jr * kc, tile, NR, load_c);
-            for (long i = 0; i < mr; i++) std::memcpy(ct + i * g.ldc, tile + i * NR, nr * sizeof(float));
+            for (long r = 0; r < mr; r++) tile_row(cl, i + r, j, nr, tile + r * NR, false);
           }
         }
       }
     }
   }
+}
+
+// One product of a batched GEMM, rows [m0, m1) and columns [n0, n1).
+void gemm_block(const KernelSet& ks, const GemmArgs& g, const float* a, const float* b, float* c,
+                long m0, long m1, long n0, long n1) {
+  auto panels = [&](long p0, long kc, long j0, long nc, int nr, float* dst) { pack_b(g, b, p0, kc, j0, nc, nr, dst); };
+  gemm_block(ks, g.trans_a, a, g.lda, g.k, g.accumulate, panels, CLayout{c, g.ldc, std::max<long>(g.n, 1), 0}, m0, m1, n0, n1);
 }
 
 }  // namespace
@@ -176,11 +202,23 @@ namespace {
 // The fraction of a tile column's rows that m fills with tiles of mr rows.
 double row_use(long m, int mr) { return static_cast<double>(m) / (((m + mr - 1) / mr) * mr); }
 
+// The narrow kernel set when the wide one's tiles would leave too many rows empty.
+const KernelSet& for_rows(const KernelSet& wide, long m) {
+  return wide.narrow && row_use(m, wide.narrow->mr) > row_use(m, wide.mr) + 0.15 ? *wide.narrow : wide;
+}
+
 }  // namespace
+
+void gemm_implicit(const KernelSet& wide, const ImplicitGemm& g, long n0, long n1) {
+  if (g.m <= 0 || n0 >= n1) return;
+  const KernelSet& ks = for_rows(wide, g.m);
+  auto panels = [&](long p0, long kc, long j0, long nc, int nr, float* dst) { g.b.pack(g.b.ctx, p0, kc, j0, nc, nr, dst); };
+  gemm_block(ks, false, g.a, g.lda, g.k, g.accumulate, panels, CLayout{g.c, g.ldc, g.run, g.run_stride}, 0, g.m, n0, n1);
+}
 
 void gemm(const KernelSet& wide, const GemmArgs& g, int nth) {
   if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
-  const KernelSet& ks = wide.narrow && row_use(g.m, wide.narrow->mr) > row_use(g.m, wide.mr) + 0.15 ? *wide.narrow : wide;
+  const KernelSet& ks = for_rows(wide, g.m);
   auto product = [&](long bi) {
     return std::make_tuple(g.a + bi * g.stride_a, g.b + bi * g.stride_b, g.c + bi * g.stride_c);
   };
