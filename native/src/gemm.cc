@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "threadpool.h"
+#include "vec.h"
 
 namespace convlab {
 
@@ -216,8 +217,23 @@ void gemm_implicit(const KernelSet& wide, const ImplicitGemm& g, long n0, long n
   gemm_block(ks, false, g.a, g.lda, g.k, g.accumulate, panels, CLayout{g.c, g.ldc, g.run, g.run_stride}, 0, g.m, n0, n1);
 }
 
+// Few rows against a transposed B too large for the caches (a Linear layer's weight at small batch): packing B
+// would read it from memory and transpose it for only m rows of work each, so the unpacked kernel reads it as it lies.
+bool unpacked_nt(const GemmArgs& g) {
+  return g.batch == 1 && !g.trans_a && g.trans_b && g.m <= 96 && g.k >= 256 && g.n * g.k >= (1L << 20);
+}
+
 void gemm(const KernelSet& wide, const GemmArgs& g, int nth) {
   if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
+  if (wide.vec && wide.vec->gemm_nt && unpacked_nt(g)) {
+    // Threads split C's columns, so every element is summed in the same order on any thread count.
+    parallel_run(nth, [&](int tid, int nt) {
+      long j0, j1;
+      split_range(g.n, 16, tid, nt, &j0, &j1);
+      if (j0 < j1) wide.vec->gemm_nt(g.m, j0, j1, g.k, g.a, g.lda, g.b, g.ldb, g.c, g.ldc, g.accumulate);
+    });
+    return;
+  }
   const KernelSet& ks = for_rows(wide, g.m);
   auto product = [&](long bi) {
     return std::make_tuple(g.a + bi * g.stride_a, g.b + bi * g.stride_b, g.c + bi * g.stride_c);

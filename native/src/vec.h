@@ -44,6 +44,10 @@ struct VecKernels {
   // into tile[r][16]; and one input channel's weight-gradient lanes over one image (square kernels of 2, 3 or 5).
   void (*cv_forward)(const ConvArgs& p, const float* pad, const float* wp, const float* bias16, long oy, long ox0, long r, float* tile);
   void (*cv_weight_grad)(const ConvArgs& p, const float* pad, const float* dyt, long ci, float* acc);
+  // Columns [n0, n1) of C = (accumulate ? C : 0) + A·Bᵀ with A m × k and B n × k, both k-contiguous, unpacked
+  // (vec_gemm_nt.inc): a Linear layer's forward pass at small batch.
+  void (*gemm_nt)(long m, long n0, long n1, long k, const float* a, long lda, const float* b, long ldb, float* c, long ldc,
+                  bool accumulate);
 };
 
 // One set per ISA (vec_<isa>.cc); all-null on a CPU family that lacks the ISA.

@@ -6,7 +6,10 @@
 #pragma GCC target("avx2,fma")
 namespace convlab {
 namespace vec_avx2 {
+constexpr int NT_ROWS = 2, NT_COLS = 4;  // gemm_nt's tile: 8 accumulators of 8 lanes
+#define CONVLAB_VEC_FLOATS 8
 #include "vec_kernels.inc"
+#undef CONVLAB_VEC_FLOATS
 }  // namespace vec_avx2
 extern const VecKernels kAvx2Vec = vec_avx2::kernels;
 }  // namespace convlab

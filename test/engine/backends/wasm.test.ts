@@ -196,6 +196,27 @@ describe('gemm', () => {
     }
   });
 
+  // Few rows against a transposed B of ≥ 2^20 floats: the native backend's unpacked path (vec_gemm_nt.inc), with k
+  // past its 1024-deep passes and not a multiple of any vector width, edge rows and columns, and padded rows.
+  const unpackedCases = [
+    { m: 64, n: 1030, k: 1037, pad: 0, accumulate: false },
+    { m: 95, n: 4099, k: 257, pad: 3, accumulate: true },
+    { m: 1, n: 1024, k: 2053, pad: 0, accumulate: false },
+    { m: 7, n: 1027, k: 1024, pad: 5, accumulate: true },
+  ];
+  for (const { m, n, k, pad, accumulate } of unpackedCases) {
+    it(`matches the reference for x·Wᵀ at m ${m}, n ${n}, k ${k}, padded rows ${pad}, accumulate ${accumulate}`, { timeout: 60_000 }, () => {
+      const lda = k + pad, ldb = k + pad, ldc = n + pad;
+      const a = arena.rand(m * lda), b = arena.rand(n * ldb), c0 = arena.rand(m * ldc);
+      const p = { transA: false, transB: true, m, n, k, a, lda, b, ldb, c: 0, ldc, accumulate, batch: 1, strideA: 0, strideB: 0, strideC: 0 };
+      const [r, x1, x2] = runAll(arena, [ref, w1, w2], [{ init: c0, n: m * ldc }], (be, [c]) => be.gemm({ ...p, c: c! }));
+      assertClose(x1![0]!, r![0]!, sumTol(k, 1), 'x·Wᵀ 1T');
+      assertClose(x2![0]!, r![0]!, sumTol(k, 1), 'x·Wᵀ 2T');
+      // The native path splits C's columns across threads, so its sums do not depend on the thread count.
+      if (NATIVE) assert.deepEqual(x1![0]!, x2![0]!, '1 and 2 threads give the same bits');
+    });
+  }
+
   it('handles leading dimensions larger than the matrix', () => {
     const m = 37, n = 29, k = 41, lda = 50, ldb = 33, ldc = 31;
     const a = arena.rand(m * lda), b = arena.rand(k * ldb), c0 = arena.rand(m * ldc);
