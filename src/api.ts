@@ -125,7 +125,10 @@ export async function trainModel(o: TrainOptions): Promise<TrainSummary> {
 
     const inputs = fineTuneInputs(config, trainSet.channels, runDir, o.resume, o.callbacks?.onLog);
     const result = await trainAsync(config, { train: trainSet, val: valSet, ...inputs }, runDir, { resume: o.resume, callbacks: o.callbacks, interrupt: o.interrupt });
-    const ev = evaluate(result.model, testSet, { mean: result.meta.mean, std: result.meta.std, onLog: o.callbacks?.onLog });
+    // Validating on the test set, the closing epoch's pass already evaluated these weights on it.
+    const ev = valSet === testSet && result.finalValidation
+      ? result.finalValidation
+      : evaluate(result.model, testSet, { mean: result.meta.mean, std: result.meta.std, onLog: o.callbacks?.onLog });
     assertFiniteOutputs(ev.loss, runDir);
     writeEvaluation(runDir, 'test', ev);
     const report = o.noReport ? undefined : await writeReport(runDir);

@@ -28,7 +28,7 @@ export function makeCellRunner(o: CellRunnerOptions = {}): CellRunner {
       const resume = existsSync(join(runDir, 'last.safetensors'));
       const epochs = cell.epochs ?? cell.options.epochs ?? (cell.budgetSeconds !== undefined ? EPOCHS_UNDER_A_TIME_BUDGET : undefined);
       await trainModel({
-        ...cell.options, model: cell.model, dataset: cell.dataset, seed: cell.seed, epochs, timeBudgetSeconds: cell.budgetSeconds,
+        ...cell.options, model: cell.model, dataset: cell.dataset, seed: cell.seed, epochs, timeBudgetSeconds: cell.budgetSeconds, budgetCoversEvaluation: true,
         dataDir: o.dataDir, threads: o.threads, outDir: runDir, resume, overwrite: !resume, interrupt: o.interrupt,
         callbacks: {
           onLog: o.onLog,

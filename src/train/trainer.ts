@@ -59,6 +59,11 @@ export interface TrainConfig {
    * fractions, so the learning rate has decayed when the budget runs out, whichever limit comes first.
    */
   timeBudgetSeconds?: number;
+  /**
+   * With timeBudgetSeconds: charge the validation passes to the budget as well, and stop early enough to leave
+   * room for the closing one, so that training plus evaluation stays within it (a study cell's wall clock).
+   */
+  budgetCoversEvaluation?: boolean;
   /** Also evaluate on the validation set every this many steps, into evals.jsonl (0 or absent: only per epoch). */
   evalEverySteps?: number;
 }
@@ -87,6 +92,8 @@ export interface EpochRow {
   data_fraction: number;
   /** Optimiser steps taken so far. */
   step: number;
+  /** Seconds spent evaluating on the validation set during this epoch (not part of wall_seconds). */
+  eval_seconds?: number;
   /** Present when the time budget ended training inside this epoch. */
   budget_reached?: true;
 }
@@ -125,6 +132,9 @@ interface TrainerState {
   /** The time budget ended training. */
   budgetReached?: boolean;
   evals?: EvalPoint[];
+  /** Seconds of validation passes so far, and the latest pass's (absent in checkpoints from before they were kept). */
+  evalSeconds?: number;
+  lastEvalSeconds?: number;
 }
 
 export interface TrainResult {
@@ -135,6 +145,8 @@ export interface TrainResult {
   returnedEpoch: number;
   stoppedEarly: boolean;
   meta: CheckpointMeta;
+  /** The validation pass of the weights `model` holds, when this call made one (the last epoch's, without restoreBest). */
+  finalValidation?: Evaluation;
 }
 
 /** Set `signal` (e.g. from a SIGINT handler) to stop after the current step with a checkpoint. */
@@ -252,9 +264,15 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
   const evals = state.evals ?? [];
   state.evals = evals;
   const evalOptions = { mean: stats.mean, std: stats.std, batchSize: Math.max(256, config.batchSize), onLog: cb.onLog };
+  let epochEvalSeconds = 0;
   const evaluateVal = (): Evaluation => {
+    const start = clock();
     const val = evaluate(model, valSet, evalOptions);
     evalOptions.batchSize = val.batchSize; // what fitted once fits every time
+    const seconds = (clock() - start) / 1000;
+    state.evalSeconds = (state.evalSeconds ?? 0) + seconds;
+    state.lastEvalSeconds = seconds;
+    epochEvalSeconds += seconds;
     return val;
   };
   /** Evaluates on the validation set and appends a point to evals.jsonl (only when evalEverySteps asks for it). */
@@ -268,6 +286,18 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
     writeFileAtomic(join(runDir, 'evals.jsonl'), evals.map((r) => JSON.stringify(r)).join('\n') + '\n');
   };
   const trainedSeconds = (): number => state.wallSeconds + state.partial.seconds;
+  const coversEvaluation = budget !== undefined && config.budgetCoversEvaluation === true;
+  /**
+   * One validation pass's expected seconds: the latest pass's, or before any, a third of what training steps take
+   * for as many images (a forward pass is about a third of a training step).
+   */
+  const expectedEvalSeconds = (): number => {
+    if (state.lastEvalSeconds !== undefined) return state.lastEvalSeconds;
+    const p = state.partial;
+    return p.seen > 0 ? valSet.length * (p.seconds / p.seen) / 3 : 0;
+  };
+  /** The seconds charged to the time budget: training, plus with coversEvaluation every pass so far and the closing one. */
+  const budgetClock = (): number => trainedSeconds() + (coversEvaluation ? (state.evalSeconds ?? 0) + expectedEvalSeconds() : 0);
 
   const loader = new DataLoader(trainSet, {
     batchSize: config.batchSize, seed: config.seed, mean: stats.mean, std: stats.std, augment: config.augment,
@@ -287,8 +317,9 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
   // A run that already stopped early stays stopped when resumed (unless resumed with a larger patience).
   let stoppedEarly = config.patience > 0 && state.epoch > 0 && state.sinceBest >= config.patience;
   // So does one whose budget ran out, unless resumed with a larger budget.
-  const budgetSpent = (): boolean => budget !== undefined && trainedSeconds() >= budget;
+  const budgetSpent = (): boolean => budget !== undefined && budgetClock() >= budget;
   if (state.budgetReached && budgetSpent()) stoppedEarly = true;
+  let finalValidation: Evaluation | undefined;
   model.train();
   for (let epoch = state.epoch + 1; !stoppedEarly && epoch <= config.epochs; epoch++) {
     const lossFn = lossForEpoch(config.loss, counts, epoch);
@@ -304,7 +335,7 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
       const rngBeforeStep = E.rng().state();
       p.dataSeconds += (stepStart - dataStart) / 1000;
       const epochProgress = epoch - 1 + state.batch / batches;
-      const fraction = Math.max(epochProgress / config.epochs, budget === undefined ? 0 : trainedSeconds() / budget);
+      const fraction = Math.max(epochProgress / config.epochs, budget === undefined ? 0 : budgetClock() / budget);
       const lr = learningRate(config.optimizer.lr, config.schedule, epochProgress, config.epochs, fraction);
       optimizer.lr = lr;
       const { loss, correct, why } = E.tidy(() => {
@@ -356,7 +387,10 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
       val_loss: val.loss, val_acc: val.report.accuracy, val_macro_recall: val.report.macroAvg.recall,
       val_balanced_accuracy: val.report.balancedAccuracy, lr: optimizer.lr, epoch_seconds: p.seconds,
       images_per_s: p.seen / p.seconds, wall_seconds: state.wallSeconds, data_fraction: p.dataSeconds / p.seconds, step: state.step,
+      eval_seconds: epochEvalSeconds,
     };
+    epochEvalSeconds = 0;
+    finalValidation = val;
     if (state.budgetReached) row.budget_reached = true;
     recordEval(val, epoch - 1 + state.batch / batches, state.wallSeconds);
     state.history.push(row);
@@ -392,7 +426,10 @@ function* trainSteps(config: TrainConfig, data: TrainData, runDir: string, opts:
     model.loadStateDict(best.model, best.shapes);
   }
   const returnedEpoch = restoreBest ? state.bestEpoch : state.epoch;
-  return { model, history: state.history, bestEpoch: state.bestEpoch, returnedEpoch, stoppedEarly, meta };
+  return {
+    model, history: state.history, bestEpoch: state.bestEpoch, returnedEpoch, stoppedEarly, meta,
+    finalValidation: restoreBest ? undefined : finalValidation,
+  };
 }
 
 /** The model's logits and its loss, plus `weight × loss` of each auxiliary output (GoogLeNet's side classifiers). */

@@ -38,6 +38,30 @@ test('a time budget ends training after the step that spends it, with a closing 
   assert.deepEqual(more.history.map((r) => [r.epoch, r.step]), [[1, 6], [2, 10], [3, 13]]);
 });
 
+test('a budget that covers evaluation charges each validation pass and leaves room for the closing one', { timeout: 60_000 }, () => {
+  // A validation pass reads the clock twice, so it takes 0.1 s. Before the first pass, one is expected to take
+  // a third of the training time for as many images: 24 images × (0.2 s / 8) / 3 = 0.2 s.
+  const cases: { budget: number; covers: boolean; steps: number[]; evalSeconds: number[] }[] = [
+    // Inside epoch 1: 0.2 k + 0.2 (the expected pass) reaches 0.95 at step 4; training alone reaches it at step 5.
+    { budget: 0.95, covers: true, steps: [4], evalSeconds: [0.1] },
+    { budget: 0.95, covers: false, steps: [5], evalSeconds: [0.1] },
+    // Inside epoch 2: 0.2 k + 0.1 (epoch 1's pass) + 0.1 (the closing one, as measured) reaches 1.95 at step 9.
+    { budget: 1.95, covers: true, steps: [6, 9], evalSeconds: [0.1, 0.1] },
+    { budget: 1.95, covers: false, steps: [6, 10], evalSeconds: [0.1, 0.1] },
+  ];
+  for (const c of cases) {
+    const dir = tempDir();
+    const config = baseConfig({ epochs: 100, timeBudgetSeconds: c.budget, budgetCoversEvaluation: c.covers, restoreBest: false });
+    const result = train(config, data, dir, { clock: fakeClock() });
+    const label = `budget ${c.budget}, covers evaluation: ${c.covers}`;
+    assert.deepEqual(result.history.map((r) => r.step), c.steps, label);
+    assert.deepEqual(result.history.map((r) => Math.round(r.eval_seconds! * 1e6) / 1e6), c.evalSeconds, label);
+    assert.equal(result.history.at(-1)!.budget_reached, true, label);
+    // The closing pass evaluated the weights the model holds: the last epoch's, as the best are not restored.
+    assert.equal(result.finalValidation?.loss, result.history.at(-1)!.val_loss, label);
+  }
+});
+
 test('evalEverySteps writes a validation point every n steps and at each epoch end', { timeout: 60_000 }, () => {
   const dir = tempDir();
   const result = train(baseConfig({ epochs: 2, evalEverySteps: 4 }), data, dir, { clock: fakeClock() });

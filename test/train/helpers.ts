@@ -158,7 +158,7 @@ export function assertSameTensors(pathA: string, pathB: string): number {
 
 /** Metrics rows without the wall-clock fields, which legitimately differ between runs. */
 export function metricsWithoutTimes(runDir: string): Record<string, number>[] {
-  const timing = new Set(['epoch_seconds', 'images_per_s', 'wall_seconds', 'data_fraction']);
+  const timing = new Set(['epoch_seconds', 'images_per_s', 'wall_seconds', 'data_fraction', 'eval_seconds']);
   return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n')
     .map((l) => Object.fromEntries(Object.entries(JSON.parse(l) as Record<string, number>).filter(([k]) => !timing.has(k))));
 }

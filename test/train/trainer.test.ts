@@ -18,7 +18,7 @@ useReferenceBackend();
 
 const data = { train: quadrantDataset(48, { seed: 21 }), val: quadrantDataset(24, { seed: 22 }) };
 const KEYS = ['epoch', 'train_loss', 'train_acc', 'val_loss', 'val_acc', 'val_macro_recall', 'val_balanced_accuracy', 'lr',
-  'epoch_seconds', 'images_per_s', 'wall_seconds', 'data_fraction', 'step'];
+  'epoch_seconds', 'images_per_s', 'wall_seconds', 'data_fraction', 'step', 'eval_seconds'];
 
 const readMetrics = (dir: string): EpochRow[] =>
   readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as EpochRow);

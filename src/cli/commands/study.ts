@@ -20,7 +20,7 @@ import { installStopHandlers } from './train.js';
 
 export interface StudyFlags { study: string; budget: Budget; out?: string; seeds: number; dataDir?: string; threads?: number; queue?: string; latencyRepeats: number; json: boolean }
 
-/** --budget 10m (training time per cell) or 3e (epochs per cell); default 10m. */
+/** --budget 10m (wall time per cell: training and its evaluations) or 3e (epochs per cell); default 10m. */
 export function budgetFlag(raw: RawFlags): Budget {
   const v = raw['budget'];
   if (v === undefined) return { seconds: 600 };
@@ -72,7 +72,7 @@ export function registerStudy(program: Command): void {
   program.command('study')
     .description('run a study (classic, zoo, datasets, claims, or a .json/.yaml file of models × datasets × options) and write its report')
     .argument('<study>', 'classic, zoo, datasets, claims, or a study file')
-    .option('--budget <budget>', 'per cell: training time such as 10m, or epochs such as 3e (default 10m)')
+    .option('--budget <budget>', 'per cell: wall time for training and its evaluations, such as 10m, or epochs such as 3e (default 10m)')
     .option('-o, --out <dir>', 'study folder (default studies/<name>); re-running resumes it')
     .option('--seeds <n>', 'repeat each cell with seeds 0..n-1 (tables show mean ± std)')
     .option('--data-dir <dir>', 'folder holding the dataset files')
