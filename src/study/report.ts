@@ -2,8 +2,9 @@
  * The study report: report.html with the comparison table, the statements beside their numbers, the Pareto
  * charts and overlaid learning curves; study.csv and study.json beside it, with the machine's CPU and threads.
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { accuracyVsTimeSpec, renderSvg, type TopLevelSpec } from '../report/charts.js';
+import { accuracyVsTimeSpec, writeChart, type TopLevelSpec } from '../report/charts.js';
 import { escapeHtml, inlineSvg } from '../report/html-format.js';
 import { page } from '../report/html-page.js';
 import { paretoSpec, type ParetoPoint } from '../report/pareto.js';
@@ -67,8 +68,8 @@ function htmlStat(s: StudyRow['finalAcc'], unit: 'pct' | 's'): string {
 const points = (rows: StudyRow[], cost: (r: StudyRow) => number | undefined): ParetoPoint[] =>
   rows.flatMap((r) => { const c = cost(r); return c !== undefined && r.finalAcc ? [{ label: `${rowLabel(r)} · ${r.dataset}`, cost: c, value: r.finalAcc.mean }] : []; });
 
-/** Renders every chart to inline SVG; a chart with no points is left out. */
-async function charts(rows: StudyRow[], imbalanced: boolean): Promise<{ id: string; title: string; svg: string }[]> {
+/** Renders every chart into `dir` as <id>.svg and <id>.png, returning the SVG to inline; a chart with no points is left out. */
+async function charts(rows: StudyRow[], imbalanced: boolean, dir: string): Promise<{ id: string; title: string; svg: string }[]> {
   const specs: { id: string; title: string; spec: TopLevelSpec; n: number }[] = [];
   const add = (id: string, title: string, pts: ParetoPoint[], costTitle: string, logCost = true, valueTitle?: string): void => {
     specs.push({ id, title, n: pts.length, spec: paretoSpec(pts, { costTitle, logCost, valueTitle }) });
@@ -84,7 +85,9 @@ async function charts(rows: StudyRow[], imbalanced: boolean): Promise<{ id: stri
   const curves = rows.flatMap((r) => r.runs.slice(0, 1).map((run) => ({ label: `${rowLabel(r)} · ${r.dataset}`, rows: run.curve })));
   if (curves.some((c) => c.rows.some((x) => typeof x.wall_seconds === 'number'))) specs.push({ id: 'curves', title: 'Learning curves', n: curves.length, spec: accuracyVsTimeSpec(curves, { title: 'Test accuracy against training time', evalSetName: 'Test' }) });
   const out: { id: string; title: string; svg: string }[] = [];
-  for (const s of specs) if (s.n > 0) out.push({ id: s.id, title: s.title, svg: await renderSvg(s.spec) });
+  const drawn = specs.filter((s) => s.n > 0);
+  if (drawn.length) mkdirSync(dir, { recursive: true });
+  for (const s of drawn) out.push({ id: s.id, title: s.title, svg: (await writeChart(dir, s.id, s.spec)).svg });
   return out;
 }
 
@@ -102,12 +105,12 @@ export async function writeStudyReport(dir: string, input: StudyReportInput): Pr
   const csv = join(dir, 'study.csv'), json = join(dir, 'study.json'), html = join(dir, 'report.html');
   writeFileAtomic(csv, toCsv(COMPARISON_COLUMNS, rows, header));
   writeJsonAtomic(json, { ...header, threads: machine.threads, cores: machine.cores, description: def.description, rows: rowsJson(rows), statements, input_adaptations: input.adaptations });
-  const chartList = await charts(rows, imbalanced);
+  const chartList = await charts(rows, imbalanced, join(dir, 'charts'));
   const body = `<header><p class="eyebrow">convlab · study</p><h1>${escapeHtml(def.name)} <span class="on">${escapeHtml(def.description)}</span></h1>
 <p class="path">Budget ${escapeHtml(input.budget)} per cell · measured on ${escapeHtml(machine.cpu)}, ${machine.threads} threads · ${new Date().toISOString().slice(0, 10)}</p></header>
 ${statementsHtml(statements)}
 <section id="table" style="overflow-x:auto"><h2>Comparison</h2>${htmlTable(COMPARISON_COLUMNS, rows, BETTER)}
-<p class="note">Accuracies are on the test set (best and final epoch); latency is the median eval-mode forward pass on this machine, measured once per model; training images/s is the median over epochs; values with ± are mean ± standard deviation over seeds. Files: <code>study.csv</code>, <code>study.json</code>.</p></section>
+<p class="note">Accuracies are on the test set (best and final epoch); latency is the median eval-mode forward pass on this machine, measured once per model; training images/s is the median over epochs; values with ± are mean ± standard deviation over seeds. Files: <code>study.csv</code>, <code>study.json</code>, and each chart as SVG and PNG in <code>charts/</code>.</p></section>
 ${isClassic ? `<section id="architecture"><h2>Architectures</h2>${htmlTable(ARCH_COLUMNS, rows.filter((r) => r.variant === ''), {}, 'comparison')}<p class="note">Layers: leaf layers with parameters. Receptive field: of the last spatial feature map, in input pixels. Activation memory: every layer's output for one image, float32.</p></section>` : ''}
 ${isClassic ? matrixHtml(rows) : ''}
 ${input.adaptations.length ? `<section id="inputs"><h2>How the inputs were adapted</h2><ul class="runs">${input.adaptations.map((a) => `<li>${escapeHtml(a)}</li>`).join('')}</ul></section>` : ''}

@@ -46,6 +46,11 @@ test('a tiny study: an interrupted cell resumes, the other trains; report, CSV a
   assert.ok(json.rows.every((x) => x.latency_b1_ms > 0));
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   for (const part of ['Comparison', 'Accuracy against inference latency', 'Accuracy against parameters', 'Accuracy against training time']) assert.ok(html.includes(part), part);
+  // Each chart also stands alone, as SVG and PNG, for slides and READMEs.
+  for (const id of ['latency', 'params', 'time', 'curves']) {
+    assert.match(readFileSync(join(out, 'charts', `${id}.svg`), 'utf8'), /^<svg /, id);
+    assert.deepEqual([...readFileSync(join(out, 'charts', `${id}.png`)).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47], `${id}.png`);
+  }
 
   const again = await convlab(args);
   assertOk(again);
