@@ -36,3 +36,6 @@ export interface CellResult {
 export interface CellProgress { cell: string; fraction: number; message?: string }
 
 export type CellRunner = (cell: StudyCell, runDir: string, onProgress?: (p: CellProgress) => void) => Promise<CellResult>;
+
+/** A cell whose training failed with an error (not an interruption), and the error's first line. */
+export interface CellFailure { id: string; reason: string }

@@ -8,6 +8,11 @@ import type { CellProgress, CellResult, StudyCell } from './cell.js';
 export interface ExecutorEvents {
   /** A cell finished; called once per cell. */
   onResult(result: CellResult): void;
+  /**
+   * A cell failed (an error in training, not an interruption); the executor goes on with the others. Absent, the
+   * executor throws the failures together once every other cell is done.
+   */
+  onFailure?(cellId: string, reason: string): void;
   onProgress?(progress: CellProgress): void;
   onLog?(line: string): void;
 }
@@ -16,4 +21,14 @@ export interface CellExecutor {
   /** Runs every cell (each into `runDirOf(cell)` on the machine that runs it) and resolves when all are done. */
   run(cells: StudyCell[], runDirOf: (cell: StudyCell) => string, events: ExecutorEvents): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Hands each failure to onFailure, or without one, throws them together in one line. */
+export function reportFailures(failures: [string, string][], events: ExecutorEvents, where: string): void {
+  if (failures.length === 0) return;
+  if (events.onFailure) {
+    for (const [id, reason] of failures) events.onFailure(id, reason);
+    return;
+  }
+  throw new Error(`${failures.length} cell${failures.length === 1 ? '' : 's'} failed ${where}: ${failures.map(([id, reason]) => `${id}: ${reason}`).join('; ')}`);
 }

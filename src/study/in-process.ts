@@ -2,9 +2,9 @@
  * The default executor: the study's cells one after another in this process, through makeCellRunner (which
  * resumes an interrupted cell from its checkpoint and skips a finished one).
  */
-import type { InterruptRequest } from '../train/trainer.js';
+import { TrainingInterrupted, type InterruptRequest } from '../train/trainer.js';
 import type { StudyCell } from './cell.js';
-import type { CellExecutor, ExecutorEvents } from './executor.js';
+import { reportFailures, type CellExecutor, type ExecutorEvents } from './executor.js';
 import { makeCellRunner } from './run-cell.js';
 
 export interface InProcessOptions {
@@ -19,10 +19,20 @@ export class InProcessExecutor implements CellExecutor {
 
   async run(cells: StudyCell[], runDirOf: (cell: StudyCell) => string, events: ExecutorEvents): Promise<void> {
     const runner = makeCellRunner({ ...this.options, onLog: events.onLog });
+    const failures: [string, string][] = [];
     for (const cell of cells) {
       if (this.options.interrupt?.signal) return;
-      events.onResult(await runner(cell, runDirOf(cell), events.onProgress));
+      try {
+        events.onResult(await runner(cell, runDirOf(cell), events.onProgress));
+      } catch (err) {
+        if (err instanceof TrainingInterrupted) throw err;
+        // One cell's failure (a model too large for the heap, an input too small for it) does not cost the others.
+        const reason = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+        events.onLog?.(`${cell.id}: failed: ${reason}`);
+        failures.push([cell.id, reason]);
+      }
     }
+    reportFailures(failures, events, 'in this process');
   }
 
   async close(): Promise<void> {}

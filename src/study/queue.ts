@@ -11,7 +11,7 @@
  */
 import { Job, Queue, type JobsOptions } from 'bullmq';
 import type { CellProgress, CellResult, StudyCell } from './cell.js';
-import type { CellExecutor, ExecutorEvents } from './executor.js';
+import { reportFailures, type CellExecutor, type ExecutorEvents } from './executor.js';
 import { connectRedis, withTimeout, type RedisLink } from './redis-link.js';
 import { parseRedisUrl } from './redis-url.js';
 
@@ -81,14 +81,14 @@ export class QueueExecutor implements CellExecutor {
       pending.set(jobIdOf(cell), { cell });
     }
     events.onLog?.(`queued ${pending.size} cell${pending.size === 1 ? '' : 's'} on ${this.link.target.display} (queue ${QUEUE_NAME}); start \`convlab worker --queue ${this.link.target.display}\` on any machine`);
-    const failures: string[] = [];
+    const failures: [string, string][] = [];
     const delivered = new Set<string>();
     while (pending.size > 0) {
       for (const [jobId, watched] of pending) {
         const outcome = await this.look(jobId, watched, events);
         if (outcome === 'waiting') continue;
         pending.delete(jobId);
-        if (outcome === 'failed') failures.push(`${watched.cell.id}: ${watched.state}`);
+        if (outcome === 'failed') failures.push([watched.cell.id, watched.state ?? 'failed']);
         else if (!delivered.has(jobId)) { // a late duplicate of a delivered cell is dropped
           delivered.add(jobId);
           events.onResult(outcome);
@@ -97,7 +97,7 @@ export class QueueExecutor implements CellExecutor {
       if (pending.size > 0) await this.redis(sleep(this.pollMs));
       if (this.closed) throw new Error(`the study's queue connection was closed with ${pending.size} cell${pending.size === 1 ? '' : 's'} still to do`);
     }
-    if (failures.length > 0) throw new Error(`${failures.length} cell${failures.length === 1 ? '' : 's'} failed on the workers: ${failures.join('; ')}`);
+    reportFailures(failures, events, 'on the workers');
   }
 
   /** Adds the cell's job unless the queue already holds it (waiting, running or finished with this definition). */

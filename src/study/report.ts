@@ -11,6 +11,7 @@ import { paretoSpec, type ParetoPoint } from '../report/pareto.js';
 import { htmlTable, toCsv, type Column } from '../report/table-format.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { writeJsonAtomic } from '../util/atomic-file.js';
+import type { CellFailure } from './cell.js';
 import type { StudyDefinition } from './definitions.js';
 import { BETTER, COMPARISON_COLUMNS, rowLabel, rowsJson, type StudyRow } from './rows.js';
 import { classicStatements, claimStatements, type Statement } from './statements.js';
@@ -22,6 +23,8 @@ export interface StudyReportInput {
   budget: string;
   /** How the cross cells' inputs were adapted, one line per cell kind. */
   adaptations: string[];
+  /** Cells that failed in this run, listed in the report so that a missing row is never silent. */
+  failed?: CellFailure[];
 }
 
 export interface StudyReportPaths { html: string; csv: string; json: string }
@@ -104,11 +107,12 @@ export async function writeStudyReport(dir: string, input: StudyReportInput): Pr
   const header = { study: def.name, budget: input.budget, cpu: machine.cpu, threads: String(machine.threads), cores: String(machine.cores), generated: new Date().toISOString() };
   const csv = join(dir, 'study.csv'), json = join(dir, 'study.json'), html = join(dir, 'report.html');
   writeFileAtomic(csv, toCsv(COMPARISON_COLUMNS, rows, header));
-  writeJsonAtomic(json, { ...header, threads: machine.threads, cores: machine.cores, description: def.description, rows: rowsJson(rows), statements, input_adaptations: input.adaptations });
+  writeJsonAtomic(json, { ...header, threads: machine.threads, cores: machine.cores, description: def.description, rows: rowsJson(rows), statements, input_adaptations: input.adaptations, failed: input.failed ?? [] });
   const chartList = await charts(rows, imbalanced, join(dir, 'charts'));
   const body = `<header><p class="eyebrow">convlab · study</p><h1>${escapeHtml(def.name)} <span class="on">${escapeHtml(def.description)}</span></h1>
 <p class="path">Budget ${escapeHtml(input.budget)} per cell · measured on ${escapeHtml(machine.cpu)}, ${machine.threads} threads · ${new Date().toISOString().slice(0, 10)}</p></header>
 ${statementsHtml(statements)}
+${input.failed?.length ? `<section id="failed"><h2>Cells that failed</h2><ul class="runs">${input.failed.map((f) => `<li><code>${escapeHtml(f.id)}</code>: ${escapeHtml(f.reason)}</li>`).join('')}</ul><p class="note">Their rows are missing from the tables below; running the study again retries them.</p></section>` : ''}
 <section id="table" style="overflow-x:auto"><h2>Comparison</h2>${htmlTable(COMPARISON_COLUMNS, rows, BETTER)}
 <p class="note">Accuracies are on the test set (best and final epoch); latency is the median eval-mode forward pass on this machine, measured once per model; training images/s is the median over epochs; values with ± are mean ± standard deviation over seeds. Files: <code>study.csv</code>, <code>study.json</code>, and each chart as SVG and PNG in <code>charts/</code>.</p></section>
 ${isClassic ? `<section id="architecture"><h2>Architectures</h2>${htmlTable(ARCH_COLUMNS, rows.filter((r) => r.variant === ''), {}, 'comparison')}<p class="note">Layers: leaf layers with parameters. Receptive field: of the last spatial feature map, in input pixels. Activation memory: every layer's output for one image, float32.</p></section>` : ''}

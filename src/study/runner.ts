@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { getDatasetSpec } from '../data/index.js';
 import { getModelSpec } from '../models/index.js';
 import { writeJsonAtomic } from '../util/atomic-file.js';
-import type { CellProgress, CellResult, StudyCell } from './cell.js';
+import type { CellFailure, CellProgress, CellResult, StudyCell } from './cell.js';
 import type { Budget, PlannedCell, StudyDefinition } from './definitions.js';
 import type { CellExecutor } from './executor.js';
 import { machineInfo, measureModels, measurementKey, type ModelMeasurement } from './measure.js';
@@ -36,7 +36,11 @@ export interface RunStudyOptions {
   onProgress?: (p: StudyProgress) => void;
 }
 
-export interface StudyOutcome { report: StudyReportPaths; rows: StudyRow[]; ran: number; skipped: number }
+export interface StudyOutcome {
+  report: StudyReportPaths; rows: StudyRow[]; ran: number; skipped: number;
+  /** Cells that failed this time: the report covers the others, and running the study again retries these. */
+  failed: CellFailure[];
+}
 
 /** A cell's run directory: `<out>/runs/<id>` with the id's '#' (seed) made path- and URL-safe. */
 export const cellDir = (outDir: string, cell: StudyCell): string => join(outDir, 'runs', cell.id.replace('#', '_'));
@@ -58,9 +62,11 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
   let done = finished.length;
   if (finished.length) log(`${finished.length} of ${total} cells already finished: skipped`);
   const results: CellResult[] = [];
+  const failed: CellFailure[] = [];
   o.onProgress?.({ done, total, skipped: finished.length });
   await o.executor.run(todo, (cell) => cellDir(o.outDir, cell), {
     onResult: (r) => { results.push(r); done++; o.onProgress?.({ done, total, skipped: finished.length }); },
+    onFailure: (id, reason) => { failed.push({ id, reason }); },
     onProgress: (p) => o.onProgress?.({ done, total, skipped: finished.length, current: p }),
     onLog: log,
   });
@@ -68,10 +74,10 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
     .filter((r) => !r.dataset.startsWith('folder:'));
   const measurements = await measureModels(requests, { dir: o.outDir, repeats: o.latencyRepeats, threads: o.threads, onLog: log });
   const items = o.planned.map((p) => ({ dir: results.find((r) => r.id === p.cell.id)?.runDir ?? cellDir(o.outDir, p.cell), id: p.cell.id, variant: p.variant, fraction: p.fraction }))
-    .filter((it) => existsSync(join(it.dir, 'config.json')));
+    .filter((it) => existsSync(join(it.dir, 'config.json')) && !failed.some((f) => f.id === it.id));
   const rows = groupSeeds(await readRunRows(items, measurements, log));
-  const report = await writeStudyReport(o.outDir, { def: o.def, rows, machine: machineInfo(o.threads), budget: budgetLabel(o.budget), adaptations: adaptations(o.planned, measurements) });
-  return { report, rows, ran: results.length, skipped: finished.length };
+  const report = await writeStudyReport(o.outDir, { def: o.def, rows, machine: machineInfo(o.threads), budget: budgetLabel(o.budget), adaptations: adaptations(o.planned, measurements), failed });
+  return { report, rows, ran: results.length, skipped: finished.length, failed };
 }
 
 /** One line per model × dataset whose images differ from the model's design input: what was adapted, and how. */

@@ -1,7 +1,7 @@
 /**
  * `convlab study` end to end on a tiny study (LeNet-5 on mnist-sample, two cells of one epoch on 64 images):
  * report, CSV and JSON written; a re-run skips finished cells; an interrupted cell resumes; bad study files are
- * one line before any training; compare's formatted table and its warning for a bad metrics line; the report
+ * one line before any training; a failing cell is listed while the others train; compare's formatted table and its warning for a bad metrics line; the report
  * renders in Chromium without console errors.
  */
 import { test } from 'node:test';
@@ -74,6 +74,30 @@ test('bad study files: one line naming the file and listing the valid names, bef
   assert.match(assertOneLineError(await convlab(['study', 'clasic'])), /unknown study 'clasic'\. Valid studies: classic, zoo, datasets, claims/);
   assert.match(assertOneLineError(await convlab(['study', 'classic', '--budget', '3x'])), /--budget '3x' is invalid/);
   assert.ok(runs.every((_, i) => !existsSync(join(dir, `bad-${cases[i]![0]}`))), 'nothing written');
+});
+
+test('a cell that fails is listed and the others still train; the exit code is 1 and a re-run retries it', { timeout: 400_000 }, async () => {
+  // AlexNet's 224-pixel stem pools a 28×28 image down to nothing: its cell fails before training, LeNet-5's trains.
+  const file = join(dir, 'failing.yaml');
+  writeFileSync(file, 'name: failing\nmodels: [alexnet, lenet5]\ndatasets: [mnist-sample]\noptions: { limit: 64, batchSize: 16 }\n');
+  const failOut = join(dir, 'failing-out');
+  const failArgs = ['study', file, '--budget', '1e', '--out', failOut, '--threads', '1', '--no-latency'];
+  const reason = /alexnet@mnist-sample#s0: input 1×28×28 is too small for alexnet: the spatial size reaches zero at features\.5 \(MaxPool2d\)/;
+  const r = await convlab(failArgs);
+  assert.equal(r.code, 1, show(r));
+  assert.match(r.stdout, /1 cells trained, 0 already finished/, show(r));
+  const last = r.stderr.trim().split('\n').at(-1)!;
+  assert.match(last, /^convlab: 1 cell failed \(/);
+  assert.match(last, reason);
+  assert.match(last, /run the same command again to retry it$/);
+  const json = JSON.parse(readFileSync(join(failOut, 'study.json'), 'utf8')) as { rows: { model: string }[]; failed: { id: string; reason: string }[] };
+  assert.deepEqual(json.rows.map((x) => x.model), ['lenet5']);
+  assert.deepEqual(json.failed.map((f) => f.id), ['alexnet@mnist-sample#s0']);
+  assert.match(readFileSync(join(failOut, 'report.html'), 'utf8'), /<h2>Cells that failed<\/h2>.*alexnet@mnist-sample#s0/);
+  const again = await convlab(failArgs);
+  assert.equal(again.code, 1, show(again));
+  assert.match(again.stdout, /0 cells trained, 1 already finished/, show(again));
+  assert.match(again.stderr, reason);
 });
 
 test('compare: the formatted table, and a truncated metrics line skipped with a warning naming file and line', { timeout: 240_000 }, async () => {

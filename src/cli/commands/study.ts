@@ -106,8 +106,13 @@ async function runStudyCommand(f: StudyFlags, def: ReturnType<typeof loadStudy>)
       onLog: view.log, onProgress: view.update,
     });
     view.stop();
-    if (f.json) process.stdout.write(JSON.stringify({ report: outcome.report, ran: outcome.ran, skipped: outcome.skipped }, null, 2) + '\n');
+    if (f.json) process.stdout.write(JSON.stringify({ report: outcome.report, ran: outcome.ran, skipped: outcome.skipped, failed: outcome.failed }, null, 2) + '\n');
     else process.stdout.write(`${formatTable(COMPARISON_COLUMNS, outcome.rows)}\n\n${outcome.ran} cells trained, ${outcome.skipped} already finished\nreport: ${outcome.report.html}\n`);
+    if (outcome.failed.length) {
+      const n = outcome.failed.length;
+      process.stderr.write(`convlab: ${n} cell${n === 1 ? '' : 's'} failed (${outcome.failed.map((c) => `${c.id}: ${c.reason}`).join('; ')}); run the same command again to retry ${n === 1 ? 'it' : 'them'}\n`);
+      process.exitCode = 1;
+    }
   } catch (err) {
     view.stop();
     if (!(err instanceof TrainingInterrupted)) throw err;
