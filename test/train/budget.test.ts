@@ -40,11 +40,11 @@ test('a time budget ends training after the step that spends it, with a closing 
 
 test('a budget that covers evaluation charges each validation pass and leaves room for the closing one', { timeout: 60_000 }, () => {
   // A validation pass reads the clock twice, so it takes 0.1 s. Before the first pass, one is expected to take
-  // a third of the training time for as many images: 24 images × (0.2 s / 8) / 3 = 0.2 s.
+  // half the training time for as many images: 24 images × (0.2 s / 8) / 2 = 0.3 s.
   const cases: { budget: number; covers: boolean; steps: number[]; evalSeconds: number[] }[] = [
-    // Inside epoch 1: 0.2 k + 0.2 (the expected pass) reaches 0.95 at step 4; training alone reaches it at step 5.
-    { budget: 0.95, covers: true, steps: [4], evalSeconds: [0.1] },
-    { budget: 0.95, covers: false, steps: [5], evalSeconds: [0.1] },
+    // Inside epoch 1: 0.2 k + 0.3 (the expected pass) reaches 0.85 at step 3; training alone reaches it at step 5.
+    { budget: 0.85, covers: true, steps: [3], evalSeconds: [0.1] },
+    { budget: 0.85, covers: false, steps: [5], evalSeconds: [0.1] },
     // Inside epoch 2: 0.2 k + 0.1 (epoch 1's pass) + 0.1 (the closing one, as measured) reaches 1.95 at step 9.
     { budget: 1.95, covers: true, steps: [6, 9], evalSeconds: [0.1, 0.1] },
     { budget: 1.95, covers: false, steps: [6, 10], evalSeconds: [0.1, 0.1] },
