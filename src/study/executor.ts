@@ -3,7 +3,7 @@
  * `convlab worker` processes on any number of machines (src/study/queue.ts). The study runner hands an executor
  * the cells still to do and receives each result as it arrives; it never knows where a cell ran.
  */
-import type { CellProgress, CellResult, StudyCell } from './cell.js';
+import type { CellFailure, CellProgress, CellResult, StudyCell } from './cell.js';
 
 export interface ExecutorEvents {
   /** A cell finished; called once per cell. */
@@ -12,7 +12,7 @@ export interface ExecutorEvents {
    * A cell failed (an error in training, not an interruption); the executor goes on with the others. Absent, the
    * executor throws the failures together once every other cell is done.
    */
-  onFailure?(cellId: string, reason: string): void;
+  onFailure?(failure: CellFailure): void;
   onProgress?(progress: CellProgress): void;
   onLog?(line: string): void;
 }
@@ -24,11 +24,11 @@ export interface CellExecutor {
 }
 
 /** Hands each failure to onFailure, or without one, throws them together in one line. */
-export function reportFailures(failures: [string, string][], events: ExecutorEvents, where: string): void {
+export function reportFailures(failures: CellFailure[], events: ExecutorEvents, where: string): void {
   if (failures.length === 0) return;
   if (events.onFailure) {
-    for (const [id, reason] of failures) events.onFailure(id, reason);
+    failures.forEach((f) => events.onFailure!(f));
     return;
   }
-  throw new Error(`${failures.length} cell${failures.length === 1 ? '' : 's'} failed ${where}: ${failures.map(([id, reason]) => `${id}: ${reason}`).join('; ')}`);
+  throw new Error(`${failures.length} cell${failures.length === 1 ? '' : 's'} failed ${where}: ${failures.map((f) => `${f.id}: ${f.reason}`).join('; ')}`);
 }

@@ -3,7 +3,7 @@
  * resumes an interrupted cell from its checkpoint and skips a finished one).
  */
 import { TrainingInterrupted, type InterruptRequest } from '../train/trainer.js';
-import type { StudyCell } from './cell.js';
+import type { CellFailure, StudyCell } from './cell.js';
 import { reportFailures, type CellExecutor, type ExecutorEvents } from './executor.js';
 import { makeCellRunner } from './run-cell.js';
 
@@ -19,7 +19,7 @@ export class InProcessExecutor implements CellExecutor {
 
   async run(cells: StudyCell[], runDirOf: (cell: StudyCell) => string, events: ExecutorEvents): Promise<void> {
     const runner = makeCellRunner({ ...this.options, onLog: events.onLog });
-    const failures: [string, string][] = [];
+    const failures: CellFailure[] = [];
     for (const cell of cells) {
       if (this.options.interrupt?.signal) return;
       try {
@@ -29,7 +29,7 @@ export class InProcessExecutor implements CellExecutor {
         // One cell's failure (a model too large for the heap, an input too small for it) does not cost the others.
         const reason = err instanceof Error ? err.message.split('\n')[0]! : String(err);
         events.onLog?.(`${cell.id}: failed: ${reason}`);
-        failures.push([cell.id, reason]);
+        failures.push({ id: cell.id, reason });
       }
     }
     reportFailures(failures, events, 'in this process');

@@ -10,7 +10,7 @@
  * back in the queue for another worker. The run directory is the worker's: `runDirOf` is not used here.
  */
 import { Job, Queue, type JobsOptions } from 'bullmq';
-import type { CellProgress, CellResult, StudyCell } from './cell.js';
+import type { CellFailure, CellProgress, CellResult, StudyCell } from './cell.js';
 import { reportFailures, type CellExecutor, type ExecutorEvents } from './executor.js';
 import { connectRedis, withTimeout, type RedisLink } from './redis-link.js';
 import { parseRedisUrl } from './redis-url.js';
@@ -81,14 +81,14 @@ export class QueueExecutor implements CellExecutor {
       pending.set(jobIdOf(cell), { cell });
     }
     events.onLog?.(`queued ${pending.size} cell${pending.size === 1 ? '' : 's'} on ${this.link.target.display} (queue ${QUEUE_NAME}); start \`convlab worker --queue ${this.link.target.display}\` on any machine`);
-    const failures: [string, string][] = [];
+    const failures: CellFailure[] = [];
     const delivered = new Set<string>();
     while (pending.size > 0) {
       for (const [jobId, watched] of pending) {
         const outcome = await this.look(jobId, watched, events);
         if (outcome === 'waiting') continue;
         pending.delete(jobId);
-        if (outcome === 'failed') failures.push([watched.cell.id, watched.state ?? 'failed']);
+        if (outcome === 'failed') failures.push({ id: watched.cell.id, reason: watched.state ?? 'failed' });
         else if (!delivered.has(jobId)) { // a late duplicate of a delivered cell is dropped
           delivered.add(jobId);
           events.onResult(outcome);

@@ -66,7 +66,7 @@ export async function runStudy(o: RunStudyOptions): Promise<StudyOutcome> {
   o.onProgress?.({ done, total, skipped: finished.length });
   await o.executor.run(todo, (cell) => cellDir(o.outDir, cell), {
     onResult: (r) => { results.push(r); done++; o.onProgress?.({ done, total, skipped: finished.length }); },
-    onFailure: (id, reason) => { failed.push({ id, reason }); },
+    onFailure: (f) => { failed.push(f); },
     onProgress: (p) => o.onProgress?.({ done, total, skipped: finished.length, current: p }),
     onLog: log,
   });

@@ -32,7 +32,8 @@ const cifar: Recipe = {
 
 /**
  * The model zoo's families, on top of the dataset's recipe: each family's optimiser, weight decay and label
- * smoothing follow its reference recipe, scaled to the CPU budgets here (batch 64, tens of epochs at most).
+ * smoothing follow its reference recipe, scaled to the CPU budgets here (batch 64, or 32 where a step at 64 does
+ * not fit the heap; tens of epochs at most).
  *   googlenet:    SGD, momentum 0.9 (Szegedy et al. 2015), wd 5e-4 and lr 0.1 per 128 images as
  *                 kuangliu/pytorch-cifar: lr 0.025 at batch 32.
  *   densenet:     SGD with Nesterov momentum 0.9, wd 1e-4, lr 0.1 at batch 64 (Huang et al. 2017, §4.2):
