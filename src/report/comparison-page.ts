@@ -23,7 +23,7 @@ export function renderComparison(rows: ComparisonRow[], chartSvg?: string): stri
     { head: 'Macro recall', get: (r) => r.macroRecall, fmt: (v) => fmtPct(v) },
     { head: 'Balanced acc', get: (r) => r.balancedAcc, fmt: (v) => fmtPct(v) },
     { head: 'Images/s', get: (r) => r.imagesPerSec, fmt: fmtInt },
-    { head: 'Wall time', get: (r) => r.wallSeconds, fmt: fmtDuration, low: true },
+    { head: 'Training time', get: (r) => r.wallSeconds, fmt: fmtDuration, low: true },
   ];
   const bests = cols.map((c) => (c.noBest ? null : bestOf(c.get, c.low)));
   const body = rows

@@ -87,6 +87,7 @@ const OPTIONAL_METRICS = [
   'epoch_seconds',
   'images_per_s',
   'wall_seconds',
+  'eval_seconds',
 ] as const;
 
 function parseMetrics(path: string, text: string, onWarning?: (line: string) => void): EpochMetrics[] {

@@ -36,6 +36,8 @@ export interface EpochMetrics {
   images_per_s?: number;
   /** Cumulative wall-clock seconds since the start of training, at the end of this epoch. */
   wall_seconds?: number;
+  /** Seconds spent in this epoch's validation passes (not part of wall_seconds). */
+  eval_seconds?: number;
   [key: string]: unknown;
 }
 

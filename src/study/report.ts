@@ -14,7 +14,7 @@ import { writeJsonAtomic } from '../util/atomic-file.js';
 import type { CellFailure } from './cell.js';
 import type { StudyDefinition } from './definitions.js';
 import { BETTER, COMPARISON_COLUMNS, rowLabel, rowsJson, type StudyRow } from './rows.js';
-import { classicStatements, claimStatements, type Statement } from './statements.js';
+import { classicStatements, claimStatements, zooStatements, type Statement } from './statements.js';
 
 export interface StudyReportInput {
   def: StudyDefinition;
@@ -56,7 +56,7 @@ function matrixHtml(rows: StudyRow[]): string {
   if (models.length < 2 || datasets.length < 2) return '';
   const cell = (m: string, d: string): string => {
     const r = plain.find((x) => x.model === m && x.dataset === d);
-    return r ? `${htmlStat(r.finalAcc, 'pct')}<br><span class="note">${htmlStat(r.wallSeconds, 's')} training</span>` : '—';
+    return r ? `${htmlStat(r.finalAcc, 'pct')}<br><span class="note">${htmlStat(r.trainSeconds, 's')} training</span>` : '—';
   };
   return `<section id="matrix"><h2>Accuracy and time, model × dataset</h2><table><thead><tr><th class="left">Model</th>${datasets.map((d) => `<th>${escapeHtml(d)}</th>`).join('')}</tr></thead><tbody>
 ${models.map((m) => `<tr><td class="cls">${escapeHtml(m)}</td>${datasets.map((d) => `<td>${cell(m, d)}</td>`).join('')}</tr>`).join('\n')}</tbody></table></section>`;
@@ -68,8 +68,12 @@ function htmlStat(s: StudyRow['finalAcc'], unit: 'pct' | 's'): string {
   return escapeHtml(s.n > 1 ? `${f(s.mean)} ± ${f(s.std)}` : f(s.mean));
 }
 
+/** A row's chart label: its model, and its dataset when the study has several. */
+const chartLabel = (rows: StudyRow[]): ((r: StudyRow) => string) =>
+  new Set(rows.map((r) => r.dataset)).size > 1 ? (r) => `${rowLabel(r)} · ${r.dataset}` : rowLabel;
+
 const points = (rows: StudyRow[], cost: (r: StudyRow) => number | undefined): ParetoPoint[] =>
-  rows.flatMap((r) => { const c = cost(r); return c !== undefined && r.finalAcc ? [{ label: `${rowLabel(r)} · ${r.dataset}`, cost: c, value: r.finalAcc.mean }] : []; });
+  rows.flatMap((r) => { const c = cost(r); return c !== undefined && r.finalAcc ? [{ label: chartLabel(rows)(r), cost: c, value: r.finalAcc.mean }] : []; });
 
 /** Renders every chart into `dir` as <id>.svg and <id>.png, returning the SVG to inline; a chart with no points is left out. */
 async function charts(rows: StudyRow[], imbalanced: boolean, dir: string): Promise<{ id: string; title: string; svg: string }[]> {
@@ -79,13 +83,13 @@ async function charts(rows: StudyRow[], imbalanced: boolean, dir: string): Promi
   };
   add('latency', 'Accuracy against inference latency', points(rows, (r) => r.latency1Ms?.mean), 'Inference latency, batch 1 (ms)');
   add('params', 'Accuracy against parameters', points(rows, (r) => r.params?.mean), 'Parameters');
-  add('time', 'Accuracy against training time', points(rows, (r) => r.wallSeconds?.mean), 'Training time (s)', false);
+  add('time', 'Accuracy against training time', points(rows, (r) => r.trainSeconds?.mean), 'Training time (s)', false);
   if (imbalanced) {
     const lt = rows.filter((r) => r.variant.startsWith('lt'));
     const pts = lt.flatMap((r) => (r.finalAcc && r.macroRecall ? [{ label: rowLabel(r), cost: r.finalAcc.mean, value: r.macroRecall.mean }] : []));
     specs.push({ id: 'recall', title: 'Accuracy against macro recall (long-tailed runs)', n: pts.length, spec: recallSpec(pts) });
   }
-  const curves = rows.flatMap((r) => r.runs.slice(0, 1).map((run) => ({ label: `${rowLabel(r)} · ${r.dataset}`, rows: run.curve })));
+  const curves = rows.flatMap((r) => r.runs.slice(0, 1).map((run) => ({ label: chartLabel(rows)(r), rows: run.curve })));
   if (curves.some((c) => c.rows.some((x) => typeof x.wall_seconds === 'number'))) specs.push({ id: 'curves', title: 'Learning curves', n: curves.length, spec: accuracyVsTimeSpec(curves, { title: 'Test accuracy against training time', evalSetName: 'Test' }) });
   const out: { id: string; title: string; svg: string }[] = [];
   const drawn = specs.filter((s) => s.n > 0);
@@ -102,7 +106,7 @@ function recallSpec(pts: ParetoPoint[]): TopLevelSpec {
 export async function writeStudyReport(dir: string, input: StudyReportInput): Promise<StudyReportPaths> {
   const { def, rows, machine } = input;
   const isClassic = def.name === 'classic';
-  const statements = isClassic ? classicStatements(rows) : def.name === 'claims' ? claimStatements(rows) : [];
+  const statements = isClassic ? classicStatements(rows) : def.name === 'claims' ? claimStatements(rows) : def.name === 'zoo' ? zooStatements(rows) : [];
   const imbalanced = rows.some((r) => r.variant.startsWith('lt'));
   const header = { study: def.name, budget: input.budget, cpu: machine.cpu, threads: String(machine.threads), cores: String(machine.cores), generated: new Date().toISOString() };
   const csv = join(dir, 'study.csv'), json = join(dir, 'study.json'), html = join(dir, 'report.html');

@@ -30,7 +30,9 @@ export interface RunRow {
   finalAcc: number | null;
   balancedAcc: number | null;
   macroRecall: number | null;
-  wallSeconds: number | null;
+  /** Training time (`wall_seconds`), and the time spent in validation passes beside it (`eval_seconds`). */
+  trainSeconds: number | null;
+  evalSeconds: number | null;
   batchSize: number | null;
   /** Accuracy against time: evals.jsonl when recorded, else the epoch rows. */
   curve: EpochMetrics[];
@@ -39,9 +41,9 @@ export interface RunRow {
 export interface Stat { mean: number; std: number; n: number }
 
 type NumericKey = 'params' | 'macs' | 'activationBytes' | 'checkpointBytes' | 'receptiveField' | 'layers' | 'imagesPerSec' | 'latency1Ms' | 'latency64Ms'
-  | 'bestAcc' | 'finalAcc' | 'balancedAcc' | 'macroRecall' | 'wallSeconds' | 'batchSize';
+  | 'bestAcc' | 'finalAcc' | 'balancedAcc' | 'macroRecall' | 'trainSeconds' | 'evalSeconds' | 'batchSize';
 export const NUMERIC_KEYS: NumericKey[] = ['params', 'macs', 'activationBytes', 'checkpointBytes', 'receptiveField', 'layers', 'imagesPerSec', 'latency1Ms', 'latency64Ms',
-  'bestAcc', 'finalAcc', 'balancedAcc', 'macroRecall', 'wallSeconds', 'batchSize'];
+  'bestAcc', 'finalAcc', 'balancedAcc', 'macroRecall', 'trainSeconds', 'evalSeconds', 'batchSize'];
 
 /** A row over seeds: the numbers as mean ± std (null when no seed has the value). */
 export type StudyRow = { key: string; model: string; dataset: string; variant: string; fraction: number; seeds: number; runs: RunRow[] } & Record<NumericKey, Stat | null>;
@@ -52,6 +54,12 @@ function median(values: number[]): number | null {
   if (values.length === 0) return null;
   const s = [...values].sort((a, b) => a - b), m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The sum of the known values, or null when none is known (runs written before eval_seconds existed). */
+function sumOrNull(values: (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v !== null);
+  return known.length ? known.reduce((a, b) => a + b, 0) : null;
 }
 
 /** One run directory as a row; `measured` supplies latency and the traced figures. */
@@ -73,7 +81,8 @@ export function runRow(run: RunData, meta: { id: string; variant: string; fracti
     finalAcc: num(run.eval?.accuracy) ?? num(m.at(-1)?.val_acc),
     balancedAcc: num(run.eval?.balanced_accuracy) ?? null,
     macroRecall: num(run.eval?.macro.recall) ?? num(m.at(-1)?.val_macro_recall),
-    wallSeconds: totalWallSeconds(m),
+    trainSeconds: totalWallSeconds(m),
+    evalSeconds: sumOrNull(m.map((r) => num(r.eval_seconds))),
     batchSize: num(run.config.batch_size),
     curve: run.evals && run.evals.length > 0 ? run.evals : m,
   };
@@ -133,7 +142,8 @@ export const COMPARISON_COLUMNS: Column<StudyRow>[] = [
   { head: 'Final acc (%)', key: 'final_accuracy', kind: 'percent', get: (r) => r.finalAcc },
   { head: 'Bal. acc (%)', key: 'balanced_accuracy', kind: 'percent', get: (r) => r.balancedAcc },
   { head: 'Macro rec. (%)', key: 'macro_recall', kind: 'percent', get: (r) => r.macroRecall },
-  { head: 'Wall (s)', key: 'wall_seconds', kind: 'seconds', get: (r) => r.wallSeconds },
+  { head: 'Train (s)', key: 'train_seconds', kind: 'seconds', get: (r) => r.trainSeconds },
+  { head: 'Eval (s)', key: 'eval_seconds', kind: 'seconds', get: (r) => r.evalSeconds },
 ];
 
 /** Which way is better, for marking the best value of each column. */

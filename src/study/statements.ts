@@ -13,7 +13,7 @@ export type Verdict = 'supported' | 'not supported' | 'inconclusive (n too small
 export interface Statement { id: string; question: string; sentence: string; verdict: Verdict }
 
 /** What a statement reads of a row (tests build these from made-up numbers). */
-export type Entry = Pick<StudyRow, 'model' | 'dataset' | 'variant' | 'fraction'> & Partial<Pick<StudyRow, 'finalAcc' | 'macroRecall' | 'params' | 'macs' | 'latency1Ms' | 'wallSeconds' | 'checkpointBytes'>>;
+export type Entry = Pick<StudyRow, 'model' | 'dataset' | 'variant' | 'fraction'> & Partial<Pick<StudyRow, 'finalAcc' | 'macroRecall' | 'params' | 'macs' | 'latency1Ms' | 'latency64Ms' | 'imagesPerSec' | 'trainSeconds' | 'checkpointBytes'>>;
 
 const pct = (s: Stat | null | undefined): string => (s ? `${(s.mean * 100).toFixed(1)} %` : 'n/a');
 const times = (a: Stat | null | undefined, b: Stat | null | undefined): string => (a && b && b.mean > 0 ? `${fmtRatio(a.mean / b.mean)}×` : 'n/a');
@@ -158,6 +158,85 @@ export function claimStatements(rows: Entry[]): Statement[] {
       id: 'inception', question: 'Inception\'s parallel branches capture several scales',
       sentence: `${inception.model} (${mparams(inception.params)} parameters, ${inception.macs ? (inception.macs.mean / 1e6).toFixed(0) : 'n/a'} M multiply-adds) reached ${pct(inception.finalAcc)}; a plain CNN of similar size, AlexNet-CIFAR at reduced width (${mparams(plain.params)}, ${plain.macs ? (plain.macs.mean / 1e6).toFixed(0) : 'n/a'} M multiply-adds), reached ${pct(plain.finalAcc)} in the same budget. The claim checked: the branches buy accuracy at a similar parameter count.`,
       verdict: exceeds(inception.finalAcc, plain.finalAcc, MARGINS.noise),
+    });
+  }
+  return out;
+}
+
+/** Spearman's rank correlation (average ranks for ties), or undefined with fewer than 3 pairs. */
+export function spearman(xs: number[], ys: number[]): number | undefined {
+  if (xs.length !== ys.length || xs.length < 3) return undefined;
+  const ranks = (v: number[]): number[] => {
+    const order = v.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
+    const r = new Array<number>(v.length);
+    for (let i = 0; i < order.length;) {
+      let j = i;
+      while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
+      for (let k = i; k <= j; k++) r[order[k]![1]] = (i + j) / 2 + 1;
+      i = j + 1;
+    }
+    return r;
+  };
+  const rx = ranks(xs), ry = ranks(ys), n = xs.length, mean = (n + 1) / 2;
+  let num = 0, dx = 0, dy = 0;
+  for (let i = 0; i < n; i++) {
+    num += (rx[i]! - mean) * (ry[i]! - mean); dx += (rx[i]! - mean) ** 2; dy += (ry[i]! - mean) ** 2;
+  }
+  return dx > 0 && dy > 0 ? num / Math.sqrt(dx * dy) : undefined;
+}
+
+/** The rank correlation above which one measure is said to rank the models as another does. */
+export const RANKS_ALIKE = 0.9;
+
+type Measure = (r: Entry) => Stat | null | undefined;
+const fmtRho = (r: number | undefined): string => (r === undefined ? 'n/a' : r.toFixed(2));
+const pairs = (rows: Entry[], x: Measure, y: Measure): Entry[] => rows.filter((r) => x(r) && y(r));
+const rho = (rows: Entry[], x: Measure, y: Measure): number | undefined => {
+  const known = pairs(rows, x, y);
+  return spearman(known.map((r) => x(r)!.mean), known.map((r) => y(r)!.mean));
+};
+
+/**
+ * The zoo study: whether multiply-adds predict measured latency (at batch 1 and 64), and whether, under one
+ * training budget on this machine, the largest model is the most accurate.
+ */
+export function zooStatements(rows: Entry[]): Statement[] {
+  const out: Statement[] = [];
+  const at100 = full(rows);
+  const latencies: [number, Measure][] = [[1, (r) => r.latency1Ms], [64, (r) => r.latency64Ms]];
+  for (const [batch, lat] of latencies) {
+    const known = pairs(at100, (r) => r.macs, lat);
+    const r = rho(known, (e) => e.macs, lat);
+    if (r === undefined) continue;
+    // The pair where multiply-adds most overstate the speed-up: an inversion (fewer MACs, yet slower) if there is
+    // one, else the largest MAC ratio per measured latency ratio.
+    let worst: { fast: Entry; slow: Entry; macRatio: number; latRatio: number } | undefined;
+    const worse = (macRatio: number, latRatio: number): boolean => {
+      if (!worst) return true;
+      if ((latRatio < 1) !== (worst.latRatio < 1)) return latRatio < 1;
+      return macRatio / latRatio > worst.macRatio / worst.latRatio;
+    };
+    for (const a of known) for (const b of known) {
+      if (a.macs!.mean >= b.macs!.mean) continue;
+      const macRatio = b.macs!.mean / a.macs!.mean, latRatio = lat(b)!.mean / lat(a)!.mean;
+      if (worse(macRatio, latRatio)) worst = { fast: a, slow: b, macRatio, latRatio };
+    }
+    const example = worst ? ` For example, ${worst.fast.model} has ${fmtRatio(worst.macRatio)}× fewer multiply-adds than ${worst.slow.model}, but ${worst.latRatio >= 1 ? `is only ${fmtRatio(worst.latRatio)}× faster` : `is ${fmtRatio(1 / worst.latRatio)}× slower`} (${lat(worst.fast)!.mean.toFixed(1)} against ${lat(worst.slow)!.mean.toFixed(1)} ms).` : '';
+    out.push({
+      id: `macs-latency-b${batch}`, question: `Multiply-adds rank the models as their measured latency at batch ${batch} does`,
+      sentence: `Over ${known.length} models, the rank correlation between multiply-adds and latency at batch ${batch} on this machine is ${fmtRho(r)} (the claim checked: at least ${RANKS_ALIKE}).${example}`,
+      verdict: r >= RANKS_ALIKE ? 'supported' : 'not supported',
+    });
+  }
+  const largest = bestBy(at100, (r) => r.params);
+  const rival = bestBy(at100.filter((r) => r !== largest), (r) => r.finalAcc);
+  if (largest && rival) {
+    const acc: Measure = (r) => r.finalAcc;
+    out.push({
+      id: 'size-accuracy', question: 'Under the same training budget, the largest model is the most accurate',
+      sentence: `The largest model, ${largest.model} (${mparams(largest.params)} parameters), reached ${pct(largest.finalAcc)}; the most accurate other model, ${rival.model} (${mparams(rival.params)}), reached ${pct(rival.finalAcc)}. `
+        + `Across the ${at100.length} models, accuracy's rank correlation is ${fmtRho(rho(at100, (r) => r.params, acc))} with parameters, ${fmtRho(rho(at100, (r) => r.macs, acc))} with multiply-adds and ${fmtRho(rho(at100, (r) => r.imagesPerSec, acc))} with training images/s.`,
+      verdict: exceeds(largest.finalAcc, rival.finalAcc, MARGINS.noise),
     });
   }
   return out;

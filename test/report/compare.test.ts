@@ -30,7 +30,7 @@ describe('compareRuns', () => {
     assert.ok(rows[1]!.wallSeconds! > 400);
 
     assert.ok(html.includes('<table class="comparison">'));
-    for (const h of ['Params', 'Test acc', 'Macro recall', 'Balanced acc', 'Images/s', 'Wall time']) {
+    for (const h of ['Params', 'Test acc', 'Macro recall', 'Balanced acc', 'Images/s', 'Training time']) {
       assert.ok(html.includes(`<th>${h}</th>`), h);
     }
     assert.ok(html.includes('Run comparison'), 'inline comparison chart');

@@ -1,7 +1,7 @@
 /** Pareto fronts (table-driven), the Pareto chart compiles cleanly, and the table formats. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { paretoFront, paretoSpec } from '../../src/report/pareto.js';
+import { paretoFront, paretoSpec, placeLabels } from '../../src/report/pareto.js';
 import { compileSpec } from '../../src/report/charts.js';
 import { formatTable, toCsv, type Column } from '../../src/report/table-format.js';
 
@@ -26,6 +26,23 @@ test('paretoSpec compiles without warnings and marks the front', { timeout: 20_0
   assert.deepEqual(compileSpec(spec).warnings, []);
   const values = (spec as unknown as { data: { values: { label: string; front: string }[] } }).data.values;
   assert.deepEqual(values.map((v) => v.front), ['Pareto front', 'Pareto front', 'dominated']);
+});
+
+test('placeLabels: a label moves only when it would cover another label or dot', { timeout: 5_000 }, () => {
+  const at = (label: string, cost: number, value: number) => ({ label, cost, value });
+  const cases: [string, ReturnType<typeof at>[], boolean, string[]][] = [
+    ['far apart: all to the right, above', [at('a', 1, 0.5), at('b', 100, 0.9)], true, ['right-above', 'right-above']],
+    // The zoo study's clash: two models 1.1x apart in latency at the same accuracy.
+    ['side by side: the first label moves left', [at('efficientnet_b0-cifar', 7.34, 0.615), at('alexnet-cifar', 8.68, 0.613), at('x', 1, 0.4), at('y', 100, 0.8)], true,
+      ['left-above', 'right-above', 'right-above', 'right-above']],
+    ['no room on the left either: below', [at('b', 1, 0.6), at('a-long-label', 1.05, 0.6), at('x', 100, 0.9)], true, ['right-below', 'right-above', 'right-above']],
+    ['linear scale', [at('a', 0, 0), at('b', 1, 1)], false, ['right-above', 'right-above']],
+  ];
+  for (const [name, points, log, want] of cases) assert.deepEqual(placeLabels(points, log), want, name);
+  const spec = paretoSpec(cases[1]![1], { costTitle: 'Latency (ms)', logCost: true });
+  assert.deepEqual(compileSpec(spec).warnings, []);
+  const marks = (spec as unknown as { layer: { mark: { type: string; align?: string } }[] }).layer.filter((l) => l.mark.type === 'text').map((l) => l.mark.align);
+  assert.deepEqual(marks, ['left', 'right'], 'one text layer per placement in use');
 });
 
 test('formatTable and toCsv: units in headers, thousands separators, one-decimal percentages, mean ± std', { timeout: 5_000 }, () => {

@@ -1,7 +1,7 @@
 /** Statements from made-up numbers: the sentences carry the numbers, and the verdicts flip when the numbers do. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classicStatements, claimStatements, exceeds, type Entry } from '../../src/study/statements.js';
+import { classicStatements, claimStatements, exceeds, spearman, zooStatements, type Entry } from '../../src/study/statements.js';
 import type { Stat } from '../../src/study/rows.js';
 
 const s = (mean: number, n = 1, std = 0): Stat => ({ mean, std, n });
@@ -68,4 +68,43 @@ test('claims: five statements; the Inception and ViT verdicts flip when their nu
   const two = byId(claims(0.70, 0.82, 0.62));
   assert.equal(two.inception!.verdict, 'not supported');
   assert.equal(two.vit!.verdict, 'not supported', 'ViT ahead on 10 %: the claim fails');
+});
+
+test('spearman: ranks with ties, perfect and reversed orders', { timeout: 5_000 }, () => {
+  const cases: [number[], number[], number | undefined][] = [
+    [[1, 2, 3, 4], [10, 20, 30, 40], 1],
+    [[1, 2, 3, 4], [40, 30, 20, 10], -1],
+    [[1, 2, 3, 4, 5], [2, 1, 4, 3, 5], 0.8],
+    [[1, 2, 2, 3], [1, 2, 3, 4], 0.9486832980505138],
+    [[1, 2], [1, 2], undefined],
+    [[1, 1, 1], [1, 2, 3], undefined],
+  ];
+  for (const [x, y, want] of cases) {
+    const got = spearman(x, y);
+    if (want === undefined) assert.equal(got, undefined, JSON.stringify([x, y]));
+    else assert.ok(Math.abs(got! - want) < 1e-12, `${JSON.stringify([x, y])}: ${got} != ${want}`);
+  }
+});
+
+// MACs, latency at batch 1 and 64, parameters, training images/s, accuracy: the shape of the zoo study's rows.
+const zoo = (accLargest: number, b1OfSmallest: number): Entry[] => [
+  row('big', 'cifar10', accLargest, { macs: s(200e6), latency1Ms: s(8), latency64Ms: s(90), params: s(36e6), imagesPerSec: s(170) }),
+  row('mid', 'cifar10', 0.60, { macs: s(90e6), latency1Ms: s(6), latency64Ms: s(60), params: s(2.3e6), imagesPerSec: s(300) }),
+  row('small', 'cifar10', 0.75, { macs: s(5e6), latency1Ms: s(b1OfSmallest), latency64Ms: s(30), params: s(1.5e6), imagesPerSec: s(420) }),
+];
+
+test('zooStatements: multiply-adds against latency, and size against accuracy, flip with the numbers', { timeout: 5_000 }, () => {
+  const agree = zooStatements(zoo(0.8, 2)), disagree = zooStatements(zoo(0.6, 7));
+  const byId = (st: ReturnType<typeof zooStatements>, id: string) => st.find((x) => x.id === id)!;
+  assert.equal(byId(agree, 'macs-latency-b1').verdict, 'supported');
+  assert.equal(byId(disagree, 'macs-latency-b1').verdict, 'not supported');
+  assert.match(byId(disagree, 'macs-latency-b1').sentence, /rank correlation between multiply-adds and latency at batch 1 on this machine is 0\.50/);
+  // An inversion (fewer multiply-adds, yet slower) is the example when there is one; else the most overstated speed-up.
+  assert.match(byId(disagree, 'macs-latency-b1').sentence, /small has 18× fewer multiply-adds than mid, but is 1\.2× slower \(7\.0 against 6\.0 ms\)/);
+  assert.match(byId(agree, 'macs-latency-b1').sentence, /small has 40× fewer multiply-adds than big, but is only 4\.0× faster \(2\.0 against 8\.0 ms\)/);
+  assert.equal(byId(disagree, 'macs-latency-b64').verdict, 'supported');
+  assert.equal(byId(agree, 'size-accuracy').verdict, 'supported');
+  assert.equal(byId(disagree, 'size-accuracy').verdict, 'not supported');
+  assert.match(byId(disagree, 'size-accuracy').sentence, /big \(36\.00 M parameters\), reached 60\.0 %; the most accurate other model, small \(1\.50 M\), reached 75\.0 %/);
+  assert.match(byId(disagree, 'size-accuracy').sentence, /with training images\/s\./);
 });
