@@ -16,6 +16,7 @@
         "src/conv.cc",
         "src/conv_depthwise.cc",
         "src/conv_direct.cc",
+        "src/conv_cl.cc",
         "src/run_gemm_conv.cc",
         "src/pool.cc",
         "src/elementwise.cc",

@@ -9,6 +9,7 @@
 // the input gradient splits the batch (single-threaded GEMMs) when it splits evenly enough, else runs chunk by
 // chunk with a threaded GEMM; the weight gradient splits dW's columns.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -227,11 +228,15 @@ void direct_backward_weight_channels(const KernelSet& ks, const ConvArgs& p, con
 void direct_backward_input(const KernelSet& ks, const ConvArgs& p, const float* dy, const float* w, float* dx, int nth);
 void direct_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth);
 void direct_backward_weight(const KernelSet& ks, const ConvArgs& p, const float* x, const float* dy, float* dw, int nth);
+bool conv_channels_last(const KernelSet& ks, const ConvArgs& p);
+void channels_last_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth);
 
 void conv2d_forward(const KernelSet& ks, const ConvArgs& p, const float* x, const float* w, const float* b, float* y, int nth) {
   if (conv_depthwise(p)) { depthwise_forward(ks, p, x, w, b, y, nth); return; }
   if (conv_direct(p)) { direct_forward(ks, p, x, w, b, y, nth); return; }
   if (conv_direct_channels(p)) { direct_forward_channels(ks, p, x, w, b, y, nth); return; }
+  static const bool cl_off = [] { const char* s = std::getenv("CONVLAB_CONV_CL"); return s && s[0] == '0'; }();
+  if (!cl_off && conv_channels_last(ks, p)) { channels_last_forward(ks, p, x, w, b, y, nth); return; }
   implicit_forward(ks, p, x, w, b, y, nth);
 }
 

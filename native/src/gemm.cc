@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <tuple>
+#include <vector>
 
 #include "common.h"
 #include "threadpool.h"
@@ -223,8 +224,59 @@ bool unpacked_nt(const GemmArgs& g) {
   return g.batch == 1 && !g.trans_a && g.trans_b && g.m <= 96 && g.k >= 256 && g.n * g.k >= (1L << 20);
 }
 
+// The same product when m is whole blocks of the channels-last convolution tile's vectors (a batch of 64 with
+// AVX-512): Cᵀ = B·Aᵀ with Aᵀ packed k-major, so each step broadcasts one element of each of P rows of B against
+// A's column, and no tile ends in horizontal sums as the dot-product kernel's do. k goes in slices that keep the
+// packed Aᵀ in L2 while B streams past it; threads split C's columns (same order of sums on any thread count).
+void broadcast_nt(const VecKernels& v, const GemmArgs& g, int nth) {
+  constexpr long kSlice = 2048;
+  const long block = v.cl_block, blocks = g.m / block, rows = v.cl_positions;
+  thread_local std::vector<float> packed;
+  packed.resize(g.m * g.k + block);
+  float* at = packed.data();
+  float* zero = at + g.m * g.k;
+  std::fill(zero, zero + block, 0.f);
+  parallel_run(nth, [&](int tid, int nt) {
+    // at[bl][p][o] = a[bl·block + o][p]: threads split the rows of A.
+    long i0, i1;
+    split_range(g.m, 1, tid, nt, &i0, &i1);
+    for (long i = i0; i < i1; i++) {
+      float* dst = at + (i / block) * g.k * block + i % block;
+      const float* src = g.a + i * g.lda;
+      for (long p = 0; p < g.k; p++) dst[p * block] = src[p];
+    }
+  });
+  parallel_run(nth, [&](int tid, int nt) {
+    long j0, j1;
+    split_range(g.n, rows, tid, nt, &j0, &j1);
+    std::vector<float> tile(rows * block);
+    const float* xs[16];
+    const long offset0 = 0;
+    for (long p0 = 0; p0 < g.k; p0 += kSlice) {
+      const long kc = std::min(kSlice, g.k - p0);
+      const bool add = g.accumulate || p0 > 0;
+      for (long bl = 0; bl < blocks; bl++) {
+        for (long j = j0; j < j1; j += rows) {
+          const long count = std::min(rows, j1 - j);
+          for (long r = 0; r < count; r++) xs[r] = g.b + (j + r) * g.ldb + p0;
+          v.cl_conv_tile(kc, 1, &offset0, xs, count, at + (bl * g.k + p0) * block, zero, tile.data());
+          for (long o = 0; o < block; o++) {
+            float* crow = g.c + (bl * block + o) * g.ldc + j;
+            for (long r = 0; r < count; r++) crow[r] = add ? crow[r] + tile[r * block + o] : tile[r * block + o];
+          }
+        }
+      }
+    }
+  });
+}
+
 void gemm(const KernelSet& wide, const GemmArgs& g, int nth) {
   if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
+  static const bool broadcast_off = [] { const char* s = std::getenv("CONVLAB_NT_BROADCAST"); return s && s[0] == '0'; }();
+  if (!broadcast_off && wide.vec && wide.vec->cl_conv_tile && unpacked_nt(g) && g.m % wide.vec->cl_block == 0) {
+    broadcast_nt(*wide.vec, g, nth);
+    return;
+  }
   if (wide.vec && wide.vec->gemm_nt && unpacked_nt(g)) {
     // Threads split C's columns, so every element is summed in the same order on any thread count.
     parallel_run(nth, [&](int tid, int nt) {

@@ -48,6 +48,13 @@ struct VecKernels {
   // (vec_gemm_nt.inc): a Linear layer's forward pass at small batch.
   void (*gemm_nt)(long m, long n0, long n1, long k, const float* a, long lda, const float* b, long ldb, float* c, long ldc,
                   bool accumulate);
+  // Direct convolution over a channels-last input (vec_conv_cl.inc, conv_cl.cc): out[p][o] for `positions` ≤
+  // cl_positions output positions and cl_block output channels, from the positions' first taps xs[p], the taps'
+  // offsets from there, and weights packed wp[(tap·c + ci)·cl_block + o].
+  long cl_block;
+  int cl_positions;
+  void (*cl_conv_tile)(long c, long taps, const long* offsets, const float* const* xs, long positions, const float* wp,
+                       const float* bias, float* out);
 };
 
 // One set per ISA (vec_<isa>.cc); all-null on a CPU family that lacks the ISA.

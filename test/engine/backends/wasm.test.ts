@@ -196,13 +196,18 @@ describe('gemm', () => {
     }
   });
 
-  // Few rows against a transposed B of ≥ 2^20 floats: the native backend's unpacked path (vec_gemm_nt.inc), with k
+  // Few rows against a transposed B of ≥ 2^20 floats: the native backend's unpacked paths (gemm.cc), with k
   // past its 1024-deep passes and not a multiple of any vector width, edge rows and columns, and padded rows.
   const unpackedCases = [
     { m: 64, n: 1030, k: 1037, pad: 0, accumulate: false },
     { m: 95, n: 4099, k: 257, pad: 3, accumulate: true },
     { m: 1, n: 1024, k: 2053, pad: 0, accumulate: false },
     { m: 7, n: 1027, k: 1024, pad: 5, accumulate: true },
+    // Rows in whole blocks of the broadcast kernel (64 with AVX-512, 32 with AVX2, 16 portable): k past its
+    // 2048-deep slices, so the second slice adds to the first, and columns that leave a partial tile.
+    { m: 64, n: 1031, k: 2100, pad: 2, accumulate: false },
+    { m: 64, n: 1025, k: 1100, pad: 0, accumulate: true },
+    { m: 32, n: 1025, k: 2050, pad: 1, accumulate: true },
   ];
   for (const { m, n, k, pad, accumulate } of unpackedCases) {
     it(`matches the reference for x·Wᵀ at m ${m}, n ${n}, k ${k}, padded rows ${pad}, accumulate ${accumulate}`, { timeout: 60_000 }, () => {
@@ -341,6 +346,13 @@ describe('conv2d', () => {
     // 16 output channels per vector for rows under 12 outputs (LeNet C3; the cases above with small planes too).
     ['20 outputs in two channel vectors, 3x3 pad1, 9-wide rows', convParams(2, 4, 9, 9, 20, 3, 3, 1, 1, 1, 1)],
     ['32 outputs, 2x2, 11-wide rows', convParams(3, 3, 6, 12, 32, 2, 2)],
+    // Native's channels-last path (c ≥ 16, whole blocks of 4 vectors of output channels: 64 with AVX-512, 32 with
+    // AVX2, 16 portable): planes that leave partial tiles of positions, strides, dilation, padding past the reach.
+    ['channels-last 3x3 pad1, 7x5 plane, 128 outputs', convParams(3, 24, 7, 5, 128, 3, 3, 1, 1, 1, 1)],
+    ['channels-last 5x5 pad2 (AlexNet conv2-like), batch 1', convParams(1, 64, 6, 6, 64, 5, 5, 1, 1, 2, 2)],
+    ['channels-last stride 2, asymmetric pad and dilation', convParams(2, 16, 11, 9, 64, 3, 3, 2, 1, 2, 0, 1, 2)],
+    ['channels-last pad past the reach, 2x3 kernel', convParams(2, 20, 4, 5, 64, 2, 3, 1, 1, 3, 2)],
+    ['channels-last 1x1 stride 2', convParams(2, 32, 7, 7, 64, 1, 1, 2, 2)],
   ];
 
   for (const [name, p] of cases) {
