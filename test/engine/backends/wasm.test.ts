@@ -440,6 +440,8 @@ describe('pooling', () => {
     ['3x3 s2 pad1 wide', poolParams(2, 3, 33, 32, 3, 3, 2, 2, 1, 1)],
     ['3x3 s3', poolParams(2, 2, 30, 31, 3, 3, 3, 3, 0, 0)],
     ['2x2 s2 small planes', poolParams(8, 4, 8, 8, 2, 2, 2, 2, 0, 0)],
+    // Rows of 4 outputs, native's shuffled path; an odd width leaves a column outside every window.
+    ['2x2 s2 rows of 4 outputs, 9 wide', poolParams(4, 3, 10, 9, 2, 2, 2, 2, 0, 0)],
     ['2x2 s2 LeNet pool1 (batch 3)', poolParams(3, 6, 28, 28, 2, 2, 2, 2, 0, 0)],
     ['2x2 s2 odd sizes', poolParams(3, 5, 13, 19, 2, 2, 2, 2, 0, 0)],
     ['2x2 s2 odd sizes ceil', poolParams(3, 5, 13, 19, 2, 2, 2, 2, 0, 0, true)],
@@ -452,7 +454,8 @@ describe('pooling', () => {
       // reproduced exactly.
       heap.f[x + 1] = heap.f[x]!;
       heap.f[x + p.w + 2] = heap.f[x + 2]!;
-      const nans = xn > 3 * p.w + 40 ? [37, 38, 37 + p.w, 2 * p.w + 6, 2 * p.w + 8] : [];
+      // 4·w + 1: a NaN second in its 2×2 window's first row, with none below it, which must win the window.
+      const nans = xn > 4 * p.w + 40 ? [37, 38, 37 + p.w, 2 * p.w + 6, 2 * p.w + 8, 4 * p.w + 1] : xn > 3 * p.w + 40 ? [37, 38, 37 + p.w, 2 * p.w + 6, 2 * p.w + 8] : [];
       for (const k of nans) heap.f[x + k] = NaN;
       const idxRef = arena.zeros(yn), idxW = arena.zeros(yn);
       const [r, a1, a2] = runAll(arena, [ref, w1, w2], [{ init: jy, n: yn }], (be, [y]) => be.maxPool2d(p, x, y!, be === ref ? idxRef : idxW));
