@@ -61,6 +61,10 @@ struct ImplicitGemm {
 // Columns [n0, n1) of an implicit product, on the calling thread.
 void gemm_implicit(const KernelSet& ks, const ImplicitGemm& g, long n0, long n1);
 
+// False when the environment variable `name` starts with 0: a kernel path switched off for A/B timing in one
+// build (CONVLAB_CONV_CL, CONVLAB_NT_BROADCAST). Read once by each caller, into a static.
+bool switched_on(const char* name);
+
 // Per-thread scratch that survives across calls: slot 0 and 1 for GEMM packing, 2 and 3 for conv/im2col.
 float* scratch(int slot, size_t floats);
 

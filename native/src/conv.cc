@@ -9,7 +9,6 @@
 // the input gradient splits the batch (single-threaded GEMMs) when it splits evenly enough, else runs chunk by
 // chunk with a threaded GEMM; the weight gradient splits dW's columns.
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -235,8 +234,8 @@ void conv2d_forward(const KernelSet& ks, const ConvArgs& p, const float* x, cons
   if (conv_depthwise(p)) { depthwise_forward(ks, p, x, w, b, y, nth); return; }
   if (conv_direct(p)) { direct_forward(ks, p, x, w, b, y, nth); return; }
   if (conv_direct_channels(p)) { direct_forward_channels(ks, p, x, w, b, y, nth); return; }
-  static const bool cl_off = [] { const char* s = std::getenv("CONVLAB_CONV_CL"); return s && s[0] == '0'; }();
-  if (!cl_off && conv_channels_last(ks, p)) { channels_last_forward(ks, p, x, w, b, y, nth); return; }
+  static const bool cl_on = switched_on("CONVLAB_CONV_CL");
+  if (cl_on && conv_channels_last(ks, p)) { channels_last_forward(ks, p, x, w, b, y, nth); return; }
   implicit_forward(ks, p, x, w, b, y, nth);
 }
 

@@ -1,7 +1,7 @@
 // The forward pass of ungrouped convolutions with many input channels, directly over a channels-last copy of the
-// input (vec_conv_cl.inc has the tile). The implicit GEMM (conv.cc) packs im2col's panels for every slice of k, a
-// copy of kh·kw times the input that costs 15–20 % of AlexNet-CIFAR's 3×3 layers; here the input is copied once,
-// to x_cl[i][iy][ix][ci] with the padding as zeros, and each tile reads its positions' taps from there.
+// input (vec_conv_cl.inc has the tile). The implicit GEMM (conv.cc) packs im2col's panels for every slice of k, kh·kw
+// copies of the input; here the input is copied once, to x_cl[i][iy][ix][ci] with the padding as zeros, and each
+// tile reads its positions' taps from there.
 // Weights are packed per block of cl_block output channels as wp[block][tap][ci][o], taps in (ki, kj) order.
 // Work items are (block, image) pairs, block-major, split in contiguous ranges across threads, so that a thread
 // keeps one block's weights in its cache for many images; every output is computed by one thread in one order,
@@ -37,10 +37,10 @@ void to_channels_last(const ConvArgs& p, const float* x, float* x_cl) {
 }  // namespace
 
 // Ungrouped, whole blocks of output channels, on a kernel set that has the tile; and where it measured faster than
-// the implicit GEMM (AMD EPYC, AVX-512, 2 threads, batch 64, 2026-12-03): deep sums (c·kh·kw ≥ 1024) on small planes
-// (≤ 256 outputs). AlexNet-CIFAR's conv3–conv5 (8×8) gain 10–18 %, its 5×5 conv2 (16×16) 3 %. On 32×32 planes it
-// ran at 0.4–0.6× the GEMM, and 1×1 layers at 0.35–0.75×: the output's plane-strided stores and the input copy
-// cost more than im2col's packing saves there.
+// the implicit GEMM (AMD EPYC, AVX-512, 2 threads, batch 64, 2026-12-03, scripts/native-ab.mjs): deep sums
+// (c·kh·kw ≥ 1024) on small planes (≤ 256 outputs). AlexNet-CIFAR's conv3–conv5 (8×8) gain 10–18 %, a 5×5 64 → 192
+// layer on 16×16 3 %. On 32×32 planes it ran at 0.4–0.6× the GEMM, and 1×1 layers at 0.35–0.75× (not explained;
+// the plane-strided output stores and the input copy are the suspects).
 bool conv_channels_last(const KernelSet& ks, const ConvArgs& p) {
   const VecKernels* v = ks.vec;
   const long plane = p.oh * p.ow;

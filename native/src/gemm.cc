@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common.h"
+#include "shuffle4.h"
 #include "threadpool.h"
 #include "vec.h"
 
@@ -27,14 +28,8 @@ struct ScratchSlots {
 thread_local ScratchSlots slots;
 
 typedef float v4 __attribute__((vector_size(16)));
-typedef int v4i __attribute__((vector_size(16)));
 inline v4 load4(const float* p) { v4 v; std::memcpy(&v, p, sizeof v); return v; }
 inline void store4(float* p, v4 v) { std::memcpy(p, &v, sizeof v); }
-#if defined(__clang__)
-#define CONVLAB_SHUFFLE(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
-#else
-#define CONVLAB_SHUFFLE(a, b, i, j, k, l) __builtin_shuffle(a, b, v4i{i, j, k, l})
-#endif
 
 // dst[p·ds + i] = src[i·ls + p] for i < rows, p < k: packing rows into k-major panels, by 4×4 blocks transposed in
 // registers (portable vector extensions: SSE on x86-64, NEON on arm64) instead of one scalar at a time.
@@ -199,6 +194,11 @@ float* scratch(int slot, size_t floats) {
   return slots.ptr[slot];
 }
 
+bool switched_on(const char* name) {
+  const char* value = std::getenv(name);
+  return !(value && value[0] == '0');
+}
+
 namespace {
 
 // The fraction of a tile column's rows that m fills with tiles of mr rows.
@@ -272,8 +272,8 @@ void broadcast_nt(const VecKernels& v, const GemmArgs& g, int nth) {
 
 void gemm(const KernelSet& wide, const GemmArgs& g, int nth) {
   if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
-  static const bool broadcast_off = [] { const char* s = std::getenv("CONVLAB_NT_BROADCAST"); return s && s[0] == '0'; }();
-  if (!broadcast_off && wide.vec && wide.vec->cl_conv_tile && unpacked_nt(g) && g.m % wide.vec->cl_block == 0) {
+  static const bool broadcast_on = switched_on("CONVLAB_NT_BROADCAST");
+  if (broadcast_on && wide.vec && wide.vec->cl_conv_tile && unpacked_nt(g) && g.m % wide.vec->cl_block == 0) {
     broadcast_nt(*wide.vec, g, nth);
     return;
   }

@@ -72,8 +72,10 @@ function htmlStat(s: StudyRow['finalAcc'], unit: 'pct' | 's'): string {
 const chartLabel = (rows: StudyRow[]): ((r: StudyRow) => string) =>
   new Set(rows.map((r) => r.dataset)).size > 1 ? (r) => `${rowLabel(r)} · ${r.dataset}` : rowLabel;
 
-const points = (rows: StudyRow[], cost: (r: StudyRow) => number | undefined): ParetoPoint[] =>
-  rows.flatMap((r) => { const c = cost(r); return c !== undefined && r.finalAcc ? [{ label: chartLabel(rows)(r), cost: c, value: r.finalAcc.mean }] : []; });
+function points(rows: StudyRow[], cost: (r: StudyRow) => number | undefined): ParetoPoint[] {
+  const label = chartLabel(rows);
+  return rows.flatMap((r) => { const c = cost(r); return c !== undefined && r.finalAcc ? [{ label: label(r), cost: c, value: r.finalAcc.mean }] : []; });
+}
 
 /** Renders every chart into `dir` as <id>.svg and <id>.png, returning the SVG to inline; a chart with no points is left out. */
 async function charts(rows: StudyRow[], imbalanced: boolean, dir: string): Promise<{ id: string; title: string; svg: string }[]> {
@@ -89,7 +91,8 @@ async function charts(rows: StudyRow[], imbalanced: boolean, dir: string): Promi
     const pts = lt.flatMap((r) => (r.finalAcc && r.macroRecall ? [{ label: rowLabel(r), cost: r.finalAcc.mean, value: r.macroRecall.mean }] : []));
     specs.push({ id: 'recall', title: 'Accuracy against macro recall (long-tailed runs)', n: pts.length, spec: recallSpec(pts) });
   }
-  const curves = rows.flatMap((r) => r.runs.slice(0, 1).map((run) => ({ label: chartLabel(rows)(r), rows: run.curve })));
+  const label = chartLabel(rows);
+  const curves = rows.flatMap((r) => r.runs.slice(0, 1).map((run) => ({ label: label(r), rows: run.curve })));
   if (curves.some((c) => c.rows.some((x) => typeof x.wall_seconds === 'number'))) specs.push({ id: 'curves', title: 'Learning curves', n: curves.length, spec: accuracyVsTimeSpec(curves, { title: 'Test accuracy against training time', evalSetName: 'Test' }) });
   const out: { id: string; title: string; svg: string }[] = [];
   const drawn = specs.filter((s) => s.n > 0);
